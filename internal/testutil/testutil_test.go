@@ -1,0 +1,50 @@
+package testutil_test
+
+import (
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/goray/goray/internal/testutil"
+)
+
+func TestWaitForReturnsElapsedTime(t *testing.T) {
+	var calls atomic.Int32
+	took := testutil.WaitFor(t, 5*time.Second, func() bool { return calls.Add(1) >= 3 }, "third call")
+	if calls.Load() != 3 || took <= 0 || took > 5*time.Second {
+		t.Fatalf("calls %d, took %v", calls.Load(), took)
+	}
+	ok, _ := testutil.Eventually(30*time.Millisecond, func() bool { return false })
+	if ok {
+		t.Fatal("Eventually reported success for a condition that never holds")
+	}
+}
+
+func TestBuildBinaryIsCachedByContent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds gorayd")
+	}
+	a := testutil.BuildBinary(t, testutil.GoraydPkg)
+	st, err := os.Stat(a)
+	if err != nil || st.Mode()&0o111 == 0 {
+		t.Fatalf("binary %s: %v %v", a, st, err)
+	}
+	b := testutil.BuildBinary(t, testutil.GoraydPkg)
+	if a != b {
+		t.Fatalf("second build gave %s, want cached %s", b, a)
+	}
+	if !strings.Contains(a, "gorayd-") {
+		t.Fatalf("binary name %s lacks the content hash", a)
+	}
+}
+
+func TestNodeIP(t *testing.T) {
+	if got := testutil.NodeIP(0); got != "127.0.0.10" {
+		t.Fatalf("NodeIP(0) = %s", got)
+	}
+	if got := testutil.NodeIP(5); got != "127.0.0.15" {
+		t.Fatalf("NodeIP(5) = %s", got)
+	}
+}

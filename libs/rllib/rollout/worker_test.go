@@ -1,0 +1,228 @@
+package rollout
+
+import (
+	"context"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/goray/goray/libs/rllib"
+	"github.com/goray/goray/plugins/envs"
+)
+
+// chain is a deterministic env: the observation counts the steps, every
+// step pays 1, and with terminal set the episode terminates at step 3. Its
+// TimeLimit is 3 steps, so without terminal it is truncated there.
+type chain struct {
+	terminal bool
+	t        int
+}
+
+func (c *chain) Spec() envs.Spec {
+	return envs.Spec{ID: "Chain-v0", MaxEpisodeSteps: 3,
+		ObservationSpace: envs.Space{Kind: envs.KindBox, Shape: []int{1}, Dtype: "float32", Low: []float64{0}, High: []float64{10}},
+		ActionSpace:      envs.Space{Kind: envs.KindDiscrete, N: 2}}
+}
+func (c *chain) Reset(_ *int64, _ map[string]any, obs []float64) (envs.Info, error) {
+	c.t = 0
+	obs[0] = 0
+	return nil, nil
+}
+func (c *chain) Step(_ []float64, obs []float64) (float64, bool, envs.Info, error) {
+	c.t++
+	obs[0] = float64(c.t)
+	return 1, c.terminal && c.t == 3, nil, nil
+}
+func (c *chain) Render(string) (envs.Render, error) { return envs.Render{}, nil }
+func (c *chain) Close() error                       { return nil }
+
+func chainMaker(ctx context.Context, cfg envs.VectorConfig) (envs.VectorEnv, error) {
+	return envs.NewVector(func(kw envs.Kwargs) (envs.Env, error) {
+		return &chain{terminal: kw["terminal"] == true}, nil
+	}, cfg)
+}
+
+// newChainWorker has no hidden layers and all weights zero except the
+// value head's bias, so V(s) = 2 everywhere.
+func newChainWorker(t *testing.T, terminal bool, mode string, frag int) *RolloutWorker {
+	t.Helper()
+	cfg := WorkerConfig{Env: "Chain-v0", EnvConfig: map[string]any{"terminal": terminal}, NumEnvs: 1, FragmentLength: frag,
+		BatchMode: mode, Model: rllib.Model{FcnetActivation: "tanh"}, Gamma: 0.5, Lambda: 1}
+	w, err := NewRolloutWorker(context.Background(), cfg, chainMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	params := make([]float32, w.Policy().Model.NumParams())
+	params[len(params)-1] = 2 // the value head's bias is the last parameter
+	if err := w.SetWeights(params); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestGAEBootstrapsOnTruncationNeverOnTermination(t *testing.T) {
+	cases := []struct {
+		name     string
+		terminal bool
+		mode     string
+		frag     int
+		adv      []float64
+		episodes int
+	}{
+		// Terminated at step 3 (also truncated there): no bootstrap, so
+		// δ = 1 − 2 at the end and A = [−0.25, −0.5, −1]; the 4th step is a
+		// fragment cut, bootstrapped: δ = 1 + 0.5·2 − 2 = 0.
+		{"terminated", true, rllib.TruncateEpisodes, 4, []float64{-0.25, -0.5, -1, 0}, 1},
+		// Truncated by the time limit: bootstrap with V(final obs) = 2.
+		{"truncated", false, rllib.TruncateEpisodes, 4, []float64{0, 0, 0, 0}, 1},
+		// complete_episodes: two whole episodes for a share of 4.
+		{"complete", true, rllib.CompleteEpisodes, 4, []float64{-0.25, -0.5, -1, -0.25, -0.5, -1}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := newChainWorker(t, c.terminal, c.mode, c.frag)
+			b, err := w.Sample(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Len() != len(c.adv) {
+				t.Fatalf("%d transitions, want %d", b.Len(), len(c.adv))
+			}
+			for i, want := range c.adv {
+				if math.Abs(float64(b.Advantages[i])-want) > 1e-6 || math.Abs(float64(b.ValueTargets[i])-(want+2)) > 1e-6 {
+					t.Fatalf("advantages %v targets %v, want advantages %v (targets +2)", b.Advantages, b.ValueTargets, c.adv)
+				}
+			}
+			if len(b.EpisodeRewards) != c.episodes || b.EpisodeRewards[0] != 3 || b.EpisodeLengths[0] != 3 {
+				t.Fatalf("episodes %v lengths %v", b.EpisodeRewards, b.EpisodeLengths)
+			}
+			if want := []float32{0, 1, 2}; !slices.Equal(b.Obs[:3], want) {
+				t.Fatalf("observations %v, want to start %v", b.Obs, want)
+			}
+		})
+	}
+}
+
+// TestEpisodesContinueAcrossSamples: an episode cut by a fragment goes on
+// in the next call, and its return counts once, in full.
+func TestEpisodesContinueAcrossSamples(t *testing.T) {
+	w := newChainWorker(t, true, rllib.TruncateEpisodes, 2)
+	ctx := context.Background()
+	b1, err := w.Sample(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := w.Sample(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(b1.Obs, []float32{0, 1}) || !slices.Equal(b2.Obs, []float32{2, 0}) {
+		t.Fatalf("observations %v then %v, want [0 1] then [2 0]", b1.Obs, b2.Obs)
+	}
+	if len(b1.EpisodeRewards) != 0 || len(b2.EpisodeRewards) != 1 || b2.EpisodeRewards[0] != 3 {
+		t.Fatalf("episodes %v then %v", b1.EpisodeRewards, b2.EpisodeRewards)
+	}
+}
+
+// TestStateRestoreReplaysRunningEpisodes: a worker rebuilt from State
+// continues exactly where the original was.
+func TestStateRestoreReplaysRunningEpisodes(t *testing.T) {
+	ctx := context.Background()
+	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 3, FragmentLength: 7, BatchMode: rllib.TruncateEpisodes,
+		Seed: 5, WorkerIndex: 1, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
+	a, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Sample(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.State = st
+	b, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := 0; i < 3; i++ {
+		x, err := a.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := b.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(x.Obs, y.Obs) || !slices.Equal(x.Actions, y.Actions) || !slices.Equal(x.Rewards, y.Rewards) || !slices.Equal(x.EpisodeRewards, y.EpisodeRewards) {
+			t.Fatalf("sample %d differs after restore:\n%v\n%v", i, x.Obs, y.Obs)
+		}
+	}
+	st.Episode = st.Episode[:1]
+	if _, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker); err == nil {
+		t.Fatal("restoring a state for the wrong number of sub-envs succeeded")
+	}
+}
+
+// crashy wraps a vector and fails one Step with ErrPluginCrashed, after
+// which it is dead, as a crashed plugin process is.
+type crashy struct {
+	envs.VectorEnv
+	steps, crashAt int
+	dead           bool
+}
+
+func (c *crashy) Step(ctx context.Context, a []float64) (*envs.Batch, error) {
+	c.steps++
+	if c.dead || c.steps == c.crashAt {
+		c.dead = true
+		return nil, &envs.EnvError{ID: "FrozenLake-v1", Plugin: "test", Err: envs.ErrPluginCrashed}
+	}
+	return c.VectorEnv.Step(ctx, a)
+}
+
+func TestCrashedEnvIsRestartedExactly(t *testing.T) {
+	ctx := context.Background()
+	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 2, FragmentLength: 50, BatchMode: rllib.TruncateEpisodes,
+		Seed: 9, WorkerIndex: 1, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
+	made := 0
+	maker := func(ctx context.Context, vc envs.VectorConfig) (envs.VectorEnv, error) {
+		v, err := DefaultEnvMaker(ctx, vc)
+		if err != nil {
+			return nil, err
+		}
+		made++
+		if made == 1 {
+			return &crashy{VectorEnv: v, crashAt: 37}, nil
+		}
+		return v, nil
+	}
+	a, err := NewRolloutWorker(ctx, cfg, maker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	x, err := a.Sample(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := b.Sample(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.EnvRestarts() != 1 || made != 2 {
+		t.Fatalf("env restarts %d, envs made %d; want 1 and 2", a.EnvRestarts(), made)
+	}
+	if !slices.Equal(x.Obs, y.Obs) || !slices.Equal(x.Actions, y.Actions) || !slices.Equal(x.Rewards, y.Rewards) {
+		t.Fatal("the batch sampled across an env crash differs from an undisturbed one")
+	}
+}

@@ -1,0 +1,153 @@
+package classic
+
+import (
+	"strings"
+
+	"github.com/goray/goray/plugins/envs"
+)
+
+// CliffWalking geometry and actions (UP, RIGHT, DOWN, LEFT: not
+// FrozenLake's order).
+const (
+	cwRows  = 4
+	cwCols  = 12
+	cwStart = 3 * cwCols
+	cwGoal  = cwRows*cwCols - 1
+)
+
+var cwDeltas = [4][2]int{{-1, 0}, {0, 1}, {1, 0}, {0, -1}}
+
+// CliffWalking is CliffWalking-v1 and CliffWalkingSlippery-v1
+// (toy_text/cliffwalking.py).
+type CliffWalking struct {
+	spec envs.Spec
+	seeder
+	p          [cwRows * cwCols][4]outcomes
+	initCDF    []float64
+	s          int
+	lastAction int
+	hasState   bool
+	info       envs.Info
+}
+
+func cwCliff(r, c int) bool { return r == cwRows-1 && c >= 1 && c <= cwCols-2 }
+
+func newCliffWalking(id string, defaultSlippery bool) envs.Factory {
+	return func(kw envs.Kwargs) (envs.Env, error) {
+		k := newKwargs(id, kw)
+		slippery, err := k.boolean("is_slippery", defaultSlippery)
+		if err != nil {
+			return nil, err
+		}
+		if err := k.renderMode([]string{modeANSI}); err != nil {
+			return nil, err
+		}
+		if err := k.finish(); err != nil {
+			return nil, err
+		}
+		e := &CliffWalking{lastAction: -1}
+		weights := make([]float64, cwRows*cwCols)
+		weights[cwStart] = 1
+		e.initCDF = initialDistribution(weights)
+		for s := range cwRows * cwCols {
+			r, c := s/cwCols, s%cwCols
+			for a := range 4 {
+				moves := []int{a}
+				if slippery {
+					moves = []int{(a + 3) % 4, a, (a + 1) % 4}
+				}
+				one := 1.0
+				p := one / float64(len(moves))
+				var ts []transition
+				for _, m := range moves {
+					nr := min(max(r+cwDeltas[m][0], 0), cwRows-1)
+					nc := min(max(c+cwDeltas[m][1], 0), cwCols-1)
+					if cwCliff(nr, nc) {
+						ts = append(ts, transition{prob: p, next: cwStart, reward: -100})
+						continue
+					}
+					ns := nr*cwCols + nc
+					ts = append(ts, transition{prob: p, next: ns, reward: -1, done: ns == cwGoal})
+				}
+				e.p[s][a] = newOutcomes(ts)
+			}
+		}
+		e.spec = envs.Spec{
+			ID:               id,
+			ObservationSpace: discreteSpace(cwRows * cwCols),
+			ActionSpace:      discreteSpace(4),
+			RenderModes:      []string{modeANSI},
+			Plugin:           PluginName,
+		}
+		return e, nil
+	}
+}
+
+// Spec implements envs.Env.
+func (e *CliffWalking) Spec() envs.Spec { return e.spec }
+
+// Reset puts the agent on the start cell (3, 0) with one draw.
+func (e *CliffWalking) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, error) {
+	if err := checkObs(e.spec.ID, obs, 1); err != nil {
+		return nil, err
+	}
+	if err := e.reseed(e.spec.ID, seed); err != nil {
+		return nil, err
+	}
+	e.s = e.rng.CategoricalSample(e.initCDF)
+	e.lastAction = -1
+	e.hasState = true
+	obs[0] = float64(e.s)
+	return envs.Info{"prob": 1.0}, nil
+}
+
+// Step draws one outcome; the Info map is reused by the next Step.
+func (e *CliffWalking) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
+	a, err := discreteAction(e.spec.ID, action, 4)
+	if err != nil {
+		return 0, false, nil, err
+	}
+	if !e.hasState {
+		return 0, false, nil, envs.ErrResetNeeded
+	}
+	if err := checkObs(e.spec.ID, obs, 1); err != nil {
+		return 0, false, nil, err
+	}
+	t := e.p[e.s][a].sample(e.rng)
+	e.s = t.next
+	e.lastAction = a
+	obs[0] = float64(t.next)
+	return t.reward, t.done, stepInfo(&e.info, &t), nil
+}
+
+// Render returns Gymnasium's ANSI grid: x agent, T goal, C cliff, o other.
+func (e *CliffWalking) Render(mode string) (envs.Render, error) {
+	if mode != modeANSI {
+		return envs.Render{}, unsupportedRender(e.spec.ID, mode)
+	}
+	var b strings.Builder
+	for s := range cwRows * cwCols {
+		r, c := s/cwCols, s%cwCols
+		out := " o "
+		switch {
+		case s == e.s:
+			out = " x "
+		case r == 3 && c == 11:
+			out = " T "
+		case cwCliff(r, c):
+			out = " C "
+		}
+		if c == 0 {
+			out = strings.TrimLeft(out, " ")
+		}
+		if c == cwCols-1 {
+			out = strings.TrimRight(out, " ") + "\n"
+		}
+		b.WriteString(out)
+	}
+	b.WriteString("\n")
+	return envs.Render{Text: b.String()}, nil
+}
+
+// Close implements envs.Env.
+func (e *CliffWalking) Close() error { return nil }

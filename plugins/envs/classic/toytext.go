@@ -1,0 +1,70 @@
+package classic
+
+import (
+	"github.com/goray/goray/plugins/envs"
+	"github.com/goray/goray/plugins/envs/nprand"
+)
+
+// transition is one entry of a toy-text env's P[s][a] list:
+// (probability, next state, reward, terminated).
+type transition struct {
+	prob   float64
+	next   int
+	reward float64
+	done   bool
+	// probAny is prob boxed once, so that putting it in the info map does
+	// not allocate on every step.
+	probAny any
+}
+
+// outcomes is P[s][a] with its running sums precomputed for
+// categorical_sample.
+type outcomes struct {
+	ts     []transition
+	cumsum []float64
+}
+
+func newOutcomes(ts []transition) outcomes {
+	cs := make([]float64, len(ts))
+	var s float64
+	for i, t := range ts {
+		s += t.prob
+		cs[i] = s
+		ts[i].probAny = t.prob
+	}
+	return outcomes{ts: ts, cumsum: cs}
+}
+
+// sample is Gymnasium's categorical_sample over the outcome probabilities:
+// exactly one random() draw, even for a single outcome.
+func (o *outcomes) sample(rng *nprand.Generator) transition {
+	return o.ts[rng.CategoricalSample(o.cumsum)]
+}
+
+// initialDistribution returns the cumulative sums of a distribution that
+// is uniform over the states flagged in mask, computed as numpy computes
+// initial_state_distrib / sum followed by cumsum.
+func initialDistribution(weights []float64) []float64 {
+	var total float64
+	for _, w := range weights {
+		total += w
+	}
+	cs := make([]float64, len(weights))
+	var s float64
+	for i, w := range weights {
+		s += w / total
+		cs[i] = s
+	}
+	return cs
+}
+
+// stepInfo is the {"prob": p} info every toy-text step returns. One map
+// per env is reused across steps so the hot path does not allocate; the
+// caller must copy it if it keeps it past the next Step.
+func stepInfo(info *envs.Info, t *transition) envs.Info {
+	if *info == nil {
+		*info = envs.Info{}
+	}
+	(*info)["prob"] = t.probAny
+	return *info
+}

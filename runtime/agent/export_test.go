@@ -1,0 +1,7 @@
+package agent
+
+// Exported for tests in agent_test.
+var (
+	ParseGPUList = parseGPUList
+	KeyLines     = keyLines
+)

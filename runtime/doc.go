@@ -1,0 +1,64 @@
+// Package runtime is goray's engine (imported as grt): the per-node Node,
+// the Client that drivers and workers use to talk to it, the wire protocol
+// between them, and worker-process mode. Users import the root goray
+// package, never this one.
+//
+// # Node
+//
+// A Node owns one machine's share of a goray cluster: the shared-memory
+// object store (runtime/objectstore), the object table with reference
+// counts, the task table, the actor table, the resource ledger and the
+// worker pool. All tables live behind one mutex; message handlers run on
+// connection reader goroutines and never block while holding it (sending
+// only queues), so the node needs no scheduler goroutine of its own.
+//
+// Scheduling is two-level, as in Ray. Ready normal tasks wait in FIFO
+// queues per resource shape. A worker is leased for a shape when the node's
+// free resources allow, and up to PipelineDepth tasks are pushed to a leased
+// worker so that throughput is not bound by round trips. A long task must
+// not hold up the short ones queued behind it, so when an idle worker could
+// run them the node steals them back (mSteal/mReturned). A worker whose
+// task blocks in Get hands back its queue and its CPUs (mBlocked) so that
+// nested tasks cannot deadlock, and takes the CPUs back when it resumes.
+// Actors get a dedicated worker; their calls are queued per actor in
+// arrival order, which keeps each caller's submission order, and are pushed
+// once their arguments are ready.
+//
+// The node is written for one machine today; the cluster layer extends it
+// at two seams: where a task's shape is checked against the node's totals
+// (enqueueLocked: an infeasible-here task could be forwarded to a peer),
+// and where an object is looked up (objects map: a miss could be resolved
+// through the owner directory).
+//
+// # Objects and references
+//
+// Values travel as codec-encoded bytes. Objects up to InlineThreshold
+// (100 KiB) live inline in the node's table and in frames; larger ones live
+// in the store, written once (the embedded driver encodes straight into the
+// mmapped file) and mapped read-only by workers that receive them as task
+// arguments. Reference counts (objectstore.RefCounter) cover local refs per
+// client session, arguments of pending tasks and refs contained in other
+// objects; a session that ends drops its refs. Clients mint object and task
+// IDs themselves (client prefix + counter) so that submissions and small
+// puts need no reply.
+//
+// # Wire protocol
+//
+// A connection is a long-lived unix-socket stream of length-prefixed frames
+// (u32 little-endian length, message type byte, field mask, fields), opened
+// with a hello that carries a magic string and ProtocolVersion. One
+// goroutine reads, one writes; the writer drains its queue into one buffer
+// and flushes when the queue is empty, so a burst of messages costs one
+// syscall. The embedded driver's client skips the socket and the encoding
+// and calls the node directly.
+//
+// # Workers
+//
+// Workers re-execute os.Executable() with GORAY_WORKER_SOCKET set; the
+// program's goray.MaybeRunWorker (or Init) notices and calls RunWorker.
+// Children get Setpgid and Pdeathsig=SIGKILL, and a watchdog exits a worker
+// whose parent PID changes, so no worker outlives its node. A worker runs
+// pushed tasks one at a time (actors: up to MaxConcurrency at once) and
+// reports each outcome; a panic is recovered into an application error, and
+// a process death fails or retries only the tasks on that worker.
+package runtime

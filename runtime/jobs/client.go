@@ -1,0 +1,156 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrUnauthorized is returned when the cluster rejects the token.
+var ErrUnauthorized = errors.New("unauthorized")
+
+// ErrUnreachable is returned when the cluster address does not answer.
+var ErrUnreachable = errors.New("cluster unreachable")
+
+// Client talks to a cluster's job API.
+type Client struct {
+	// Base is the HTTP API's base URL, such as http://127.0.0.1:8265.
+	Base  string
+	Token string
+	HTTP  *http.Client
+}
+
+// NewClient returns a client for address ("host:port" or a URL). Connection
+// attempts time out after a few seconds so an unreachable address is
+// reported quickly.
+func NewClient(address, token string) (*Client, error) {
+	base := address
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("bad cluster address %q: want host:port or http://host:port", address)
+	}
+	dialer := &net.Dialer{Timeout: 3 * time.Second}
+	tr := &http.Transport{DialContext: dialer.DialContext, ResponseHeaderTimeout: 0}
+	return &Client{Base: strings.TrimRight(base, "/"), Token: token, HTTP: &http.Client{Transport: tr}}, nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	resp, err := c.send(ctx, method, path, rd)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.Base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, c.Base, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		var e APIError
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if json.Unmarshal(data, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(data))
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			return nil, fmt.Errorf("%w (401): %s", ErrUnauthorized, e.Error)
+		}
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, fmt.Errorf("%w: %s", ErrJobNotFound, e.Error)
+		}
+		return nil, fmt.Errorf("%s %s: %d: %s", method, path, resp.StatusCode, e.Error)
+	}
+	return resp, nil
+}
+
+// Submit submits a job file's text.
+func (c *Client) Submit(ctx context.Context, spec *Spec) (Info, error) {
+	var info Info
+	err := c.do(ctx, http.MethodPost, "/api/jobs/", SubmitRequest{JobFile: string(spec.Source), JobFilePath: spec.Path}, &info)
+	return info, err
+}
+
+// Get returns a job's record; with wait it long-polls for the next change.
+func (c *Client) Get(ctx context.Context, id string, wait bool) (Info, error) {
+	var info Info
+	p := "/api/jobs/" + url.PathEscape(id)
+	if wait {
+		p += "?wait=1"
+	}
+	err := c.do(ctx, http.MethodGet, p, nil, &info)
+	return info, err
+}
+
+// List returns all jobs.
+func (c *Client) List(ctx context.Context) ([]Info, error) {
+	var out []Info
+	err := c.do(ctx, http.MethodGet, "/api/jobs/", nil, &out)
+	return out, err
+}
+
+// Stop stops a job and returns its final record.
+func (c *Client) Stop(ctx context.Context, id string) (Info, error) {
+	var info Info
+	err := c.do(ctx, http.MethodPost, "/api/jobs/"+url.PathEscape(id)+"/stop", nil, &info)
+	return info, err
+}
+
+// Delete deletes a finished job.
+func (c *Client) Delete(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/jobs/"+url.PathEscape(id), nil, nil)
+}
+
+// Logs copies the job's log from offset to w; with follow it streams until
+// the job ends.
+func (c *Client) Logs(ctx context.Context, id string, off int64, follow bool, w io.Writer) (int64, error) {
+	p := "/api/jobs/" + url.PathEscape(id) + "/logs?offset=" + strconv.FormatInt(off, 10)
+	if follow {
+		p += "&follow=1"
+	}
+	resp, err := c.send(ctx, http.MethodGet, p, nil)
+	if err != nil {
+		return off, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(w, resp.Body)
+	return off + n, err
+}

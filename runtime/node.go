@@ -1,0 +1,423 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"sync"
+	"time"
+
+	"github.com/goray/goray/runtime/objectstore"
+	"github.com/goray/goray/runtime/task"
+)
+
+// Sentinel errors of the engine.
+var (
+	ErrStopped      = errors.New("runtime: node stopped")
+	ErrNotConnected = errors.New("runtime: client closed")
+)
+
+// NodeConfig configures a Node. Zero values take the defaults listed on
+// each field; Validate reports bad values by their TOML key.
+type NodeConfig struct {
+	// NumCPUs is the node's CPU resource; 0 → runtime.NumCPU().
+	NumCPUs float64 `toml:"num_cpus"`
+	// NumGPUs is the node's GPU resource.
+	NumGPUs float64 `toml:"num_gpus"`
+	// Resources are extra custom resources.
+	Resources map[string]float64 `toml:"resources"`
+	// ObjectStoreMemory limits the store; 0 → the store's default (30% of RAM).
+	ObjectStoreMemory int64 `toml:"object_store_memory"`
+	// SpillDir receives spilled objects; "" → a fresh temp dir.
+	SpillDir string `toml:"spill_dir"`
+	// StoreDir holds in-memory objects; "" → /dev/shm/goray-<random>.
+	StoreDir string `toml:"store_dir"`
+	// SocketPath is the unix socket for local clients and workers; "" → a
+	// fresh temp dir.
+	SocketPath string `toml:"socket_path"`
+	// WorkerCommand is the argv that starts a worker; empty → os.Executable().
+	WorkerCommand []string `toml:"worker_command"`
+	// MaxWorkers caps task workers; 0 → 4×NumCPUs+4 (blocked workers do not
+	// count against CPUs, so nested tasks need more workers than CPUs).
+	MaxWorkers int `toml:"max_workers"`
+	// PrestartWorkers are started by Start; -1 → none, 0 → NumCPUs.
+	PrestartWorkers int `toml:"prestart_workers"`
+	// PipelineDepth is how many tasks may be queued on one leased worker.
+	// 0 → 16.
+	PipelineDepth int `toml:"pipeline_depth"`
+	// InlineThreshold: larger objects live in the shared-memory store.
+	// 0 → 100 KiB.
+	InlineThreshold int `toml:"inline_threshold"`
+	// NodeID names the node; "" → random.
+	NodeID string `toml:"node_id"`
+}
+
+func (c *NodeConfig) setDefaults() {
+	if c.NumCPUs == 0 {
+		c.NumCPUs = float64(goruntime.NumCPU())
+	}
+	if c.MaxWorkers == 0 {
+		c.MaxWorkers = 4*int(c.NumCPUs) + 4
+	}
+	if c.PrestartWorkers == 0 {
+		c.PrestartWorkers = int(c.NumCPUs)
+	}
+	if c.PipelineDepth == 0 {
+		c.PipelineDepth = 16
+	}
+	if c.InlineThreshold == 0 {
+		c.InlineThreshold = objectstore.DefaultInlineThreshold
+	}
+	if c.NodeID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		c.NodeID = hex.EncodeToString(b[:])
+	}
+}
+
+// Validate reports invalid fields by their TOML keys.
+func (c *NodeConfig) Validate() error {
+	var errs []error
+	if c.NumCPUs < 0 {
+		errs = append(errs, fmt.Errorf("node config: num_cpus: must not be negative, got %v", c.NumCPUs))
+	}
+	if c.NumGPUs < 0 {
+		errs = append(errs, fmt.Errorf("node config: num_gpus: must not be negative, got %v", c.NumGPUs))
+	}
+	for k, v := range c.Resources {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("node config: resources.%s: must not be negative, got %v", k, v))
+		}
+	}
+	if c.ObjectStoreMemory < 0 {
+		errs = append(errs, fmt.Errorf("node config: object_store_memory: must not be negative, got %d", c.ObjectStoreMemory))
+	}
+	if c.MaxWorkers < 0 {
+		errs = append(errs, fmt.Errorf("node config: max_workers: must not be negative, got %d", c.MaxWorkers))
+	}
+	if c.PipelineDepth < 0 {
+		errs = append(errs, fmt.Errorf("node config: pipeline_depth: must not be negative, got %d", c.PipelineDepth))
+	}
+	return errors.Join(errs...)
+}
+
+// Node is one goray node: the object store, the scheduler, the worker pool
+// and the task, actor and object tables. Clients reach it through a unix
+// socket, or in-process through LocalClient.
+//
+// All table state is guarded by mu. Handlers run on the connection reader
+// goroutines (and, for the local client, on the caller's goroutine) and
+// never block while holding mu: sends only queue.
+type Node struct {
+	cfg   NodeConfig
+	log   *slog.Logger
+	id    string
+	store *objectstore.Store
+	refs  *objectstore.RefCounter
+
+	sockDir  string // created by us, removed on Stop
+	sockPath string
+	ln       net.Listener
+	prefix   [4]byte // random prefix of client IDs
+
+	mu            sync.Mutex
+	stopped       bool
+	nextSess      uint32
+	sessions      map[*session]struct{}
+	objects       map[ObjectID]*object
+	tasks         map[TaskID]*taskEntry
+	actors        map[ActorID]*actorEntry
+	named         map[string]ActorID
+	total         task.Resources
+	avail         map[string]float64
+	queues        map[string]*shapeQueue // ready normal tasks by resource shape
+	shapeOrder    []string
+	workers       map[uint64]*workerProc
+	idle          []*workerProc
+	starting      int // worker processes started but not yet connected
+	nextWorker    uint64
+	taskWorkers   int // live workers not dedicated to an actor
+	startFailures int // workers in a row that died before saying hello
+	lastStartErr  string
+	waitingActors int // actors waiting for resources
+	waitingPGs    int // placement groups waiting for resources
+	pgs           *task.PGTable
+	pgWait        map[string][]pgWaiter
+	nextPG        uint64
+
+	local  *Client
+	wg     sync.WaitGroup // accept loop, process waiters
+	hooks  ClusterHooks   // nil: single node
+	policy *task.Policy
+}
+
+// NewNode validates cfg and creates the node's object store. Start makes it
+// serve.
+func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	scfg := objectstore.DefaultConfig()
+	if cfg.StoreDir != "" {
+		scfg.Dir = cfg.StoreDir
+	}
+	if cfg.SpillDir != "" {
+		scfg.SpillDir = cfg.SpillDir
+	}
+	if cfg.ObjectStoreMemory > 0 {
+		scfg.Limit = cfg.ObjectStoreMemory
+	}
+	scfg.InlineThreshold = cfg.InlineThreshold
+	store, err := objectstore.New(scfg, log.With("component", "objectstore"))
+	if err != nil {
+		return nil, fmt.Errorf("runtime: node: %w", err)
+	}
+	n := &Node{
+		cfg:      cfg,
+		log:      log,
+		id:       cfg.NodeID,
+		store:    store,
+		refs:     objectstore.NewRefCounter(),
+		sessions: map[*session]struct{}{},
+		objects:  map[ObjectID]*object{},
+		tasks:    map[TaskID]*taskEntry{},
+		actors:   map[ActorID]*actorEntry{},
+		named:    map[string]ActorID{},
+		queues:   map[string]*shapeQueue{},
+		workers:  map[uint64]*workerProc{},
+		pgs:      task.NewPGTable(),
+		pgWait:   map[string][]pgWaiter{},
+	}
+	_, _ = rand.Read(n.prefix[:])
+	n.total = task.Resources{task.CPU: cfg.NumCPUs}
+	if cfg.NumGPUs > 0 {
+		n.total[task.GPU] = cfg.NumGPUs
+	}
+	for k, v := range cfg.Resources {
+		n.total[k] = v
+	}
+	n.avail = map[string]float64{}
+	for k, v := range n.total {
+		n.avail[k] = v
+	}
+	return n, nil
+}
+
+// ID returns the node's ID.
+func (n *Node) ID() string { return n.id }
+
+// SocketPath is the unix socket clients and workers connect to.
+func (n *Node) SocketPath() string { return n.sockPath }
+
+// Store returns the node's object store.
+func (n *Node) Store() *objectstore.Store { return n.store }
+
+// Start listens on the node's socket and prestarts workers.
+func (n *Node) Start(ctx context.Context) error {
+	path := n.cfg.SocketPath
+	if path == "" {
+		dir, err := os.MkdirTemp("", "goray-node-")
+		if err != nil {
+			return fmt.Errorf("runtime: node socket dir: %w", err)
+		}
+		n.sockDir = dir
+		path = filepath.Join(dir, "node.sock")
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		n.cleanupFiles()
+		return fmt.Errorf("runtime: listen %s: %w", path, err)
+	}
+	n.ln = ln
+	n.sockPath = path
+	n.local = newLocalClient(n)
+	n.wg.Add(1)
+	go n.acceptLoop()
+	n.mu.Lock()
+	for i := 0; i < n.cfg.PrestartWorkers; i++ {
+		if err := n.startWorkerLocked(nil); err != nil {
+			n.mu.Unlock()
+			_ = n.Stop(ctx)
+			return err
+		}
+	}
+	n.mu.Unlock()
+	n.log.Info("node started", "id", n.id, "socket", path, "cpus", n.cfg.NumCPUs)
+	return nil
+}
+
+func (n *Node) cleanupFiles() {
+	if n.sockDir != "" {
+		_ = os.RemoveAll(n.sockDir)
+	} else if n.sockPath != "" {
+		_ = os.Remove(n.sockPath)
+	}
+}
+
+// LocalClient returns the in-process client of the driver that embeds this
+// node. It calls the node directly, with no socket or encoding.
+func (n *Node) LocalClient() *Client { return n.local }
+
+func (n *Node) acceptLoop() {
+	defer n.wg.Done()
+	for {
+		nc, err := n.ln.Accept()
+		if err != nil {
+			return
+		}
+		n.mu.Lock()
+		if n.stopped {
+			n.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		s := n.newSessionLocked()
+		n.mu.Unlock()
+		s.c = newConn(nc, func(m *msg) { n.handle(s, m) }, func(error) { n.sessionClosed(s) })
+		s.c.start()
+	}
+}
+
+// Stop stops every worker process, closes all connections, removes the
+// socket and the store's files. Worker processes get a polite exit message
+// and are killed if they have not exited when ctx ends (or after 2 s).
+func (n *Node) Stop(ctx context.Context) error {
+	n.mu.Lock()
+	if n.stopped {
+		n.mu.Unlock()
+		return nil
+	}
+	n.stopped = true
+	workers := make([]*workerProc, 0, len(n.workers))
+	var conns []*conn
+	for _, w := range n.workers {
+		workers = append(workers, w)
+		if w.sess != nil && w.sess.c != nil {
+			conns = append(conns, w.sess.c)
+		}
+	}
+	sessions := make([]*session, 0, len(n.sessions))
+	for s := range n.sessions {
+		sessions = append(sessions, s)
+	}
+	// Fail everything still waiting so that no caller hangs.
+	for _, o := range n.objects {
+		if !o.ready {
+			n.failWaitersLocked(o, &ErrorInfo{Kind: ErrKindSystem, Message: "node stopped"})
+		}
+	}
+	n.mu.Unlock()
+	if n.ln != nil {
+		_ = n.ln.Close()
+	}
+	for _, c := range conns {
+		c.send(&msg{t: mExit})
+		c.closeAfterFlush()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for _, w := range workers {
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-w.exited:
+		case <-t.C:
+			w.kill()
+			<-w.exited
+		case <-ctx.Done():
+			w.kill()
+			<-w.exited
+		}
+		t.Stop()
+	}
+	for _, s := range sessions {
+		if s.c != nil {
+			s.c.close()
+		}
+	}
+	if n.local != nil {
+		n.local.closeLocal()
+	}
+	n.wg.Wait()
+	// Wait for the connection goroutines to finish their close callbacks.
+	for _, s := range sessions {
+		if s.c != nil {
+			s.c.wg.Wait()
+		}
+	}
+	err := n.store.Close()
+	n.cleanupFiles()
+	n.log.Info("node stopped", "id", n.id)
+	return err
+}
+
+// session is one connected client (driver or worker) as the node sees it.
+type session struct {
+	id     uint32
+	holder objectstore.HolderID
+	c      *conn   // socket clients
+	local  *Client // the in-process client
+	worker *workerProc
+	subs   map[uint64]*subscription // outstanding gets by request
+	closed bool
+	owned  []ActorID // non-detached actors this session created
+}
+
+func (s *session) send(m *msg) {
+	if s.local != nil {
+		s.local.deliver(m)
+		return
+	}
+	if s.c != nil {
+		s.c.send(m)
+	}
+}
+
+func (n *Node) newSessionLocked() *session {
+	n.nextSess++
+	s := &session{id: n.nextSess, subs: map[uint64]*subscription{}}
+	s.holder = objectstore.HolderID(fmt.Sprintf("s:%d", s.id))
+	n.sessions[s] = struct{}{}
+	return s
+}
+
+// clientPrefix returns the 8-byte ID prefix of session s's tasks and objects.
+func (n *Node) clientPrefix(s *session) [8]byte {
+	var p [8]byte
+	copy(p[:4], n.prefix[:])
+	binary.LittleEndian.PutUint32(p[4:], s.id)
+	return p
+}
+
+// sessionClosed cleans up after a client or worker connection ended.
+func (n *Node) sessionClosed(s *session) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	delete(n.sessions, s)
+	if w := s.worker; w != nil {
+		n.workerDiedLocked(w, "connection closed")
+	}
+	for req, sub := range s.subs {
+		n.unsubLocked(s, req, sub.ids)
+	}
+	for _, aid := range s.owned {
+		if a := n.actors[aid]; a != nil && !a.spec.Detached {
+			n.killActorLocked(a, true, "owner exited")
+		}
+	}
+	n.freeLocked(n.refs.HolderDied(s.holder))
+}

@@ -1,0 +1,188 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/goray/goray/runtime/objectstore"
+)
+
+// object is the node's record of one object: pending (its task has not
+// finished), ready (inline bytes or a file in the store) or failed.
+type object struct {
+	ready   bool
+	data    []byte // inline value
+	inStore bool   // value lives in the shared-memory store
+	size    int64
+	err     *ErrorInfo
+	waiters []waiter
+	deps    []*taskEntry // tasks waiting for this object
+	task    *taskEntry   // producing task while it is pending
+}
+
+// subscription is an outstanding get or wait of one session.
+type subscription struct {
+	ids       []ObjectID // objects that were pending when it started
+	remaining int
+}
+
+type waiter struct {
+	s        *session
+	req      uint64
+	idx      int
+	wantData bool
+}
+
+// objectReply builds the answer to a get of o for session s.
+func (n *Node) objectReplyLocked(s *session, req uint64, idx int, id ObjectID, o *object, wantData bool) *msg {
+	m := &msg{t: mObject, req: req, n: int64(idx), oid: id}
+	switch {
+	case o == nil:
+		m.err = lostInfo(id, "object freed or never existed")
+	case o.err != nil:
+		m.err = o.err
+	case !wantData:
+		m.flag = true
+	case o.inStore:
+		m.flag = true
+		m.n2 = o.size
+		if s.local == nil {
+			// Socket clients get the bytes in the frame; reading the
+			// store here keeps the mapping pinned only until the copy.
+			obj, err := n.store.Get(context.Background(), id)
+			if err != nil {
+				m.err = lostInfo(id, err.Error())
+				m.flag = false
+				return m
+			}
+			m.data = append([]byte(nil), obj.Bytes()...)
+			obj.Release()
+			m.flag = false
+		}
+	default:
+		m.data = o.data
+	}
+	return m
+}
+
+func lostInfo(id ObjectID, reason string) *ErrorInfo {
+	return &ErrorInfo{Kind: ErrKindObjectLost, ObjectID: id, Message: reason}
+}
+
+// getLocked answers a get (or wait, wantData false) for ids: ready objects
+// at once, others when they become ready.
+func (n *Node) getLocked(s *session, req uint64, ids []ObjectID, wantData bool) {
+	var pending []ObjectID
+	for i, id := range ids {
+		o := n.objects[id]
+		if o == nil || o.ready {
+			s.send(n.objectReplyLocked(s, req, i, id, o, wantData))
+			continue
+		}
+		o.waiters = append(o.waiters, waiter{s: s, req: req, idx: i, wantData: wantData})
+		pending = append(pending, id)
+	}
+	if len(pending) > 0 {
+		s.subs[req] = &subscription{ids: pending, remaining: len(pending)}
+	}
+}
+
+func (n *Node) unsubLocked(s *session, req uint64, ids []ObjectID) {
+	delete(s.subs, req)
+	for _, id := range ids {
+		o := n.objects[id]
+		if o == nil {
+			continue
+		}
+		w := o.waiters[:0]
+		for _, x := range o.waiters {
+			if x.s != s || x.req != req {
+				w = append(w, x)
+			}
+		}
+		o.waiters = w
+	}
+}
+
+// readyLocked marks o ready (or failed) and wakes its waiters and the tasks
+// that depend on it.
+func (n *Node) readyLocked(id ObjectID, o *object) {
+	o.ready = true
+	o.task = nil
+	for _, w := range o.waiters {
+		if w.s.closed {
+			continue
+		}
+		w.s.send(n.objectReplyLocked(w.s, w.req, w.idx, id, o, w.wantData))
+		if sub := w.s.subs[w.req]; sub != nil {
+			if sub.remaining--; sub.remaining == 0 {
+				delete(w.s.subs, w.req)
+			}
+		}
+	}
+	o.waiters = nil
+	deps := o.deps
+	o.deps = nil
+	for _, t := range deps {
+		n.depReadyLocked(t, id, o)
+	}
+}
+
+func (n *Node) failWaitersLocked(o *object, e *ErrorInfo) {
+	for _, w := range o.waiters {
+		if !w.s.closed {
+			w.s.send(&msg{t: mObject, req: w.req, n: int64(w.idx), err: e})
+		}
+	}
+	o.waiters = nil
+}
+
+// freeLocked deletes objects nothing refers to any more.
+func (n *Node) freeLocked(ids []ObjectID) {
+	for _, id := range ids {
+		o := n.objects[id]
+		if o == nil {
+			continue
+		}
+		delete(n.objects, id)
+		if len(o.waiters) > 0 {
+			n.failWaitersLocked(o, lostInfo(id, "object freed"))
+		}
+		if o.inStore {
+			if err := n.store.Delete(id); err != nil {
+				n.log.Debug("delete freed object", "id", id, "err", err)
+			}
+		}
+	}
+}
+
+// putLocked records a new ready object created by session s.
+func (n *Node) putLocked(s *session, id ObjectID, data []byte, inStore bool, size int64, contained []ObjectID) {
+	o := &object{ready: true, data: data, inStore: inStore, size: size}
+	n.objects[id] = o
+	n.refs.AddLocal(id, s.holder)
+	for _, c := range contained {
+		n.refs.AddContained(id, c)
+	}
+}
+
+// storeLarge moves a large payload into the shared-memory store. It runs
+// without n.mu: the store may block while it spills.
+func (n *Node) storeLarge(id ObjectID, data []byte) error {
+	if err := n.store.Put(context.Background(), id, data); err != nil {
+		return fmt.Errorf("runtime: store object %s: %w", id, err)
+	}
+	return nil
+}
+
+func (n *Node) isLarge(size int) bool { return size > n.cfg.InlineThreshold }
+
+// StoreStats returns the object store's accounting.
+func (n *Node) StoreStats() objectstore.Stats { return n.store.Stats() }
+
+// NumObjects is the number of objects in the node's table.
+func (n *Node) NumObjects() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.objects)
+}

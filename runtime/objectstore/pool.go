@@ -1,0 +1,148 @@
+package objectstore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// Fresh tmpfs memory is expensive: the kernel must allocate, zero and map every page, which
+// costs several times a memcpy of the same bytes (and far more inside a VM). Like Plasma's
+// preallocated arena, the store therefore keeps the memory of deleted and spilled objects: the
+// file is renamed into a free pool with its writable, already-populated mapping, and a later
+// object of about the same size is written straight into it.
+//
+// Only memory that no other reader can still see is recycled: the store's own mapping must
+// have no Object outstanding, and the object's Path must never have been handed out (a
+// worker may have mapped it with OpenShared, and a deleted file's pages must stay intact for
+// such readers). Everything else is simply unlinked.
+const minRecycleSize = 64 << 10
+
+// mapping is one mmap of an object's file in this process, shared by the store (while the
+// object is in memory) and every Object returned by Get. It is unmapped when the last
+// reference goes.
+type mapping struct {
+	data []byte // the whole mapping; objects may use a prefix
+	refs int
+}
+
+// block is pooled memory: a tmpfs file with its writable mapping and, if it had one, its
+// read-only mapping. Both mappings travel with the file from object to object, so reusing a
+// block costs no mmap, mprotect or rename.
+type block struct {
+	path string
+	size int64 // file size
+	rw   *mapping
+	ro   *mapping // nil if the last object in it was never read in this process
+}
+
+// unrefLocked drops one reference to m and unmaps it with the last. A nil m is a no-op.
+func (s *Store) unrefLocked(m *mapping) {
+	if m == nil {
+		return
+	}
+	m.refs--
+	if m.refs == 0 && len(m.data) > 0 {
+		if err := munmap(m.data); err != nil {
+			s.log.Warn("munmap object", "err", err)
+		}
+		m.data = nil
+	}
+}
+
+// dropMemLocked removes the in-memory copy of e (its shm file and the store's mappings),
+// recycling it into the pool when allowed and safe. Called with s.mu held as e leaves memory.
+func (s *Store) dropMemLocked(e *entry, recycle bool) {
+	if recycle && s.recycleLocked(e) {
+		return
+	}
+	_ = os.Remove(e.path)
+	s.unrefLocked(e.m)
+	s.unrefLocked(e.rw)
+	e.m, e.rw = nil, nil
+}
+
+func (s *Store) recycleLocked(e *entry) bool {
+	if e.readers > 0 || e.exported || s.closed || e.size < minRecycleSize || e.size > s.poolLimit {
+		return false
+	}
+	if e.m != nil && e.m.refs != 1 {
+		return false
+	}
+	// Pool files get names of their own, so listing the directory tells objects from pool.
+	s.fileSeq++
+	path := filepath.Join(s.cfg.Dir, fmt.Sprintf("blk-%d", s.fileSeq))
+	rw := e.rw
+	if rw == nil {
+		// Written by Put with write(2): map it now. Populating existing pages costs less
+		// than the unlink it replaces, and saves the next put of this size its page faults.
+		data, err := mapRW(e.path, e.size)
+		if err != nil {
+			return false
+		}
+		rw = &mapping{data: data, refs: 1}
+	}
+	if err := os.Rename(e.path, path); err != nil {
+		if e.rw == nil {
+			s.unrefLocked(rw)
+		}
+		return false
+	}
+	for s.poolBytes+e.size > s.poolLimit && len(s.pool) > 0 {
+		s.evictBlockLocked(0)
+	}
+	s.pool = append(s.pool, &block{path: path, size: e.size, rw: rw, ro: e.m})
+	s.poolBytes += e.size
+	e.m, e.rw = nil, nil
+	return true
+}
+
+// evictBlockLocked frees pool block i.
+func (s *Store) evictBlockLocked(i int) {
+	b := s.pool[i]
+	s.pool = slices.Delete(s.pool, i, i+1)
+	s.poolBytes -= b.size
+	_ = os.Remove(b.path)
+	s.unrefLocked(b.rw)
+	s.unrefLocked(b.ro)
+}
+
+// trimPoolLocked frees pool blocks, oldest first, until the pool plus used memory leaves
+// room for need more bytes within the limit.
+func (s *Store) trimPoolLocked(need int64) {
+	for len(s.pool) > 0 && s.used+s.poolBytes+need > s.cfg.Limit {
+		s.evictBlockLocked(0)
+	}
+}
+
+// takeBlockLocked removes from the pool the best-fitting block (at most a quarter too big),
+// shrunk to size, or returns nil if none fits.
+func (s *Store) takeBlockLocked(size int64) *block {
+	if size < minRecycleSize {
+		return nil
+	}
+	best := -1
+	for i, b := range s.pool {
+		if b.size >= size && b.size-size <= b.size/4 && (best < 0 || b.size < s.pool[best].size) {
+			best = i
+		}
+	}
+	if best < 0 {
+		s.poolMisses++
+		return nil
+	}
+	b := s.pool[best]
+	if b.size != size {
+		if err := os.Truncate(b.path, size); err != nil {
+			s.evictBlockLocked(best)
+			s.poolMisses++
+			return nil
+		}
+	}
+	s.poolHits++
+	s.pool = slices.Delete(s.pool, best, best+1)
+	s.poolBytes -= b.size
+	b.size = size
+	return b
+}
