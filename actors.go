@@ -188,6 +188,7 @@ func Kill[T any](ctx context.Context, h *ActorHandle[T], noRestart bool) error {
 	return fromSubmitErr(rt.c.KillActor(ctx, h.id, noRestart))
 }
 
+// NewActor runs the registered constructor of spec.Func.
 func (executor) NewActor(ctx context.Context, spec *grt.TaskSpec, args [][]byte) (any, *grt.ErrorInfo) {
 	registry.RLock()
 	ci := registry.classes[spec.Func]
@@ -202,22 +203,26 @@ func (executor) NewActor(ctx context.Context, spec *grt.TaskSpec, args [][]byte)
 	if einfo != nil {
 		return nil, einfo
 	}
-	return res[0].Interface(), nil
+	return &actorInstance{class: ci, v: res[0]}, nil
 }
 
+// actorInstance is what a worker keeps for a live actor: the instance and
+// its class, so that calls need no registry search.
+type actorInstance struct {
+	class *classInfo
+	v     reflect.Value
+}
+
+// CallActor runs an exported method of instance.
 func (executor) CallActor(ctx context.Context, instance any, spec *grt.TaskSpec, args [][]byte) ([]grt.Result, *grt.ErrorInfo) {
-	registry.RLock()
-	var mi *fnInfo
-	for _, ci := range registry.classes {
-		if ci.typ == reflect.TypeOf(instance) {
-			mi = ci.methods[spec.Func]
-			break
-		}
+	inst, ok := instance.(*actorInstance)
+	if !ok {
+		return nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Task: spec.Func, Message: fmt.Sprintf("bad actor instance %T", instance)}
 	}
-	registry.RUnlock()
+	mi := inst.class.methods[spec.Func]
 	if mi == nil {
-		return nil, &grt.ErrorInfo{Kind: grt.ErrKindUnknownMethod, Task: spec.Func,
-			Message: fmt.Sprintf("actor %T has no exported method %q", instance, spec.Func)}
+		return nil, &grt.ErrorInfo{Kind: grt.ErrKindUnknownMethod, Task: inst.class.name + "." + spec.Func,
+			Message: fmt.Sprintf("actor class %s has no exported method %q", inst.class.name, spec.Func)}
 	}
-	return invoke(ctx, mi, reflect.ValueOf(instance), spec, args)
+	return invoke(ctx, mi, inst.v, spec, args)
 }

@@ -35,6 +35,7 @@ type TaskError struct {
 	sentinel error // the failure class (ErrActorDied, ...) when Cause is more specific
 }
 
+// Error describes the failure and its cause.
 func (e *TaskError) Error() string {
 	s := fmt.Sprintf("task %s failed: %s", e.Task, e.Message)
 	if e.Cause != nil && e.Message != e.Cause.Error() {
@@ -59,6 +60,7 @@ type ArgTypeError struct {
 	Want, Got string
 }
 
+// Error names the task, the argument and both types.
 func (e *ArgTypeError) Error() string {
 	return fmt.Sprintf("task %s: argument %d: want %s, got %s", e.Task, e.Index, e.Want, e.Got)
 }
@@ -69,6 +71,7 @@ type ObjectLostError struct {
 	Reason string
 }
 
+// Error names the object and why it is gone.
 func (e *ObjectLostError) Error() string {
 	return fmt.Sprintf("goray: object %s lost: %s", e.ID, e.Reason)
 }

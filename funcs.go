@@ -178,6 +178,7 @@ func submit(ctx context.Context, name string, o *Options, nret int, args []any) 
 		return nil, nil, err
 	}
 	spec := &grt.TaskSpec{Kind: grt.KindNormal, Func: name, NumReturns: nret}
+	spec.Parent, _ = grt.CurrentTask(ctx)
 	o.fillTask(spec)
 	release, err := encodeArgs(ctx, rt, spec, args)
 	if err != nil {
@@ -253,6 +254,7 @@ func lookupFn(name string) *fnInfo {
 	return registry.funcs[name]
 }
 
+// Execute runs the registered function spec.Func.
 func (executor) Execute(ctx context.Context, spec *grt.TaskSpec, args [][]byte) ([]grt.Result, *grt.ErrorInfo) {
 	info := lookupFn(spec.Func)
 	if info == nil {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	grt "github.com/goray/goray/runtime"
+	"github.com/goray/goray/runtime/agent/resolve"
 	"github.com/goray/goray/runtime/objectstore"
 )
 
@@ -19,9 +20,11 @@ type ObjectID = grt.ObjectID
 
 // Config configures Init.
 type Config struct {
-	// Address of a running node: "unix:///path/node.sock" (or a bare path)
-	// or "tcp://host:port". Empty: GORAY_ADDRESS, else start an embedded
-	// single node.
+	// Address of a running node: "unix:///path/node.sock" (or a bare path),
+	// "tcp://host:port", or a gorayd's HTTP address ("host:port" or
+	// "http://host:port", the one the CLI takes), which is asked for its
+	// node's driver address (with GORAY_TOKEN as bearer token, if set).
+	// Empty: GORAY_ADDRESS, else start an embedded single node.
 	Address string
 	// NumCPUs of the embedded node; 0 → runtime.NumCPU().
 	NumCPUs float64
@@ -101,7 +104,11 @@ func Init(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	rt := &Runtime{log: log}
 	if addr != "" {
-		c, err := grt.Dial(ctx, addr, log)
+		engine, err := resolve.Driver(ctx, addr, os.Getenv("GORAY_TOKEN"))
+		if err != nil {
+			return nil, fmt.Errorf("goray: connect to %s: %w", addr, err)
+		}
+		c, err := grt.Dial(ctx, engine, log)
 		if err != nil {
 			return nil, fmt.Errorf("goray: connect to %s: %w", addr, err)
 		}

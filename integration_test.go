@@ -500,6 +500,10 @@ func TestSpillAndRestore(t *testing.T) {
 			t.Fatalf("object %d differs after restore", i)
 		}
 	}
+	// An object larger than the whole store is refused with a clear error.
+	if _, err := goray.Put(ctx, make([]byte, 2*limit)); err == nil || !strings.Contains(err.Error(), "store full") {
+		t.Fatalf("oversized put: %v", err)
+	}
 	// A task reads a spilled object too.
 	if v, err := bytesLen.Remote(ctx, refs[0]).Get(ctx); err != nil || v != 1<<20 {
 		t.Fatalf("task on spilled object: %v, %v", v, err)
@@ -914,4 +918,42 @@ func TestFanOutSurvivesWorkerKills(t *testing.T) {
 			t.Fatalf("result %d = %d", i, v)
 		}
 	}
+}
+
+var (
+	// watchCancel marks that it started, then waits for its context to end
+	// and marks that too.
+	watchCancel = goray.Register[int]("test.watchCancel", func(ctx context.Context, dir string) (int, error) {
+		_ = os.WriteFile(filepath.Join(dir, "child.started"), nil, 0o644)
+		select {
+		case <-ctx.Done():
+			_ = os.WriteFile(filepath.Join(dir, "child.cancelled"), nil, 0o644)
+			return 0, ctx.Err()
+		case <-time.After(60 * time.Second):
+			return 1, nil
+		}
+	})
+	parentOfWatcher = goray.Register[int]("test.parentOfWatcher", func(ctx context.Context, dir string) (int, error) {
+		return watchCancel.Remote(ctx, dir).Get(ctx)
+	})
+)
+
+func TestCancelIsRecursive(t *testing.T) {
+	ctx, _ := initRT(t, goray.Config{})
+	dir := t.TempDir()
+	p := parentOfWatcher.Remote(ctx, dir)
+	waitFor(t, 30*time.Second, "the child task to start", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "child.started"))
+		return err == nil
+	})
+	if err := goray.Cancel(ctx, p, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Get(ctx); !errors.Is(err, goray.ErrTaskCancelled) {
+		t.Fatalf("parent: %v", err)
+	}
+	waitFor(t, 30*time.Second, "the child to be cancelled with its parent", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "child.cancelled"))
+		return err == nil
+	})
 }

@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
-	"sort"
+	"strings"
 	"time"
 )
 
@@ -114,7 +113,7 @@ func RunMicrobenchmark(ctx context.Context, opts BenchOptions, w io.Writer) ([]B
 			fmt.Fprintf(w, "%-48s %s %.2f\n", name, unit, v)
 		}
 	}
-	want := func(name string) bool { return opts.Filter == "" || contains(name, opts.Filter) }
+	want := func(name string) bool { return opts.Filter == "" || strings.Contains(name, opts.Filter) }
 	d := opts.Duration
 	type metric struct {
 		name string
@@ -183,13 +182,13 @@ func RunMicrobenchmark(ctx context.Context, opts BenchOptions, w io.Writer) ([]B
 			return v, "per second", err
 		}},
 		{"1_1_actor_calls_async", func() (float64, string, error) {
-			return actorAsync(ctx, d, 1, 1, nil)
+			return actorAsync(ctx, d, 1, nil)
 		}},
 		{"1_1_actor_calls_concurrent", func() (float64, string, error) {
-			return actorAsync(ctx, d, 1, 1, []Option{MaxConcurrency(16)})
+			return actorAsync(ctx, d, 1, []Option{MaxConcurrency(16)})
 		}},
 		{"1_n_actor_calls_async", func() (float64, string, error) {
-			return actorAsync(ctx, d, p, 1, nil)
+			return actorAsync(ctx, d, p, nil)
 		}},
 		{"n_n_actor_calls_async", func() (float64, string, error) {
 			targets := make([]*ActorHandle[benchActor], p)
@@ -333,7 +332,7 @@ func RunMicrobenchmark(ctx context.Context, opts BenchOptions, w io.Writer) ([]B
 	return results, nil
 }
 
-func actorAsync(ctx context.Context, d time.Duration, actors, _ int, opts []Option) (float64, string, error) {
+func actorAsync(ctx context.Context, d time.Duration, actors int, opts []Option) (float64, string, error) {
 	hs := make([]*ActorHandle[benchActor], actors)
 	for i := range hs {
 		h, err := benchTarget.Options(opts...).Remote(ctx)
@@ -360,19 +359,3 @@ func killAll[T any](ctx context.Context, hs []*ActorHandle[T]) {
 		_ = Kill(ctx, h, true)
 	}
 }
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
-var _ = sort.Strings
-var _ = math.Inf

@@ -272,7 +272,8 @@ func waitMask(ctx context.Context, refs []AnyRef, numReady int, timeout time.Dur
 
 // Cancel cancels the task that produces r: a pending task is dropped; a
 // running one has its context cancelled, or with force its worker killed.
-// Get on r then fails with ErrTaskCancelled.
+// Get on r then fails with ErrTaskCancelled. Tasks that r's task submitted
+// are cancelled too (Ray's recursive=True). Cancelled tasks are not retried.
 func Cancel[T any](ctx context.Context, r ObjectRef[T], force bool) error {
 	c, err := r.check()
 	if err != nil {

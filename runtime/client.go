@@ -88,7 +88,17 @@ func Dial(ctx context.Context, addr string, log *slog.Logger) (*Client, error) {
 
 func (c *Client) hello(ctx context.Context, workerID uint64) error {
 	c.cn.start()
-	c.cn.send(&msg{t: mHello, str: protocolMagic, n: ProtocolVersion, n2: int64(workerID)})
+	h := &msg{t: mHello, str: protocolMagic, n: ProtocolVersion, n2: int64(workerID)}
+	if workerID == 0 {
+		// A driver announces its program so that the node runs its tasks
+		// in workers of that program (a worker's program is known).
+		if id, err := selfBinary(); err == nil {
+			h.str2, h.data = id.Path, []byte(id.SHA256)
+		} else {
+			c.log.Warn("cannot identify this program; tasks run in the node's default workers", "err", err)
+		}
+	}
+	c.cn.send(h)
 	select {
 	case m := <-c.helloCh:
 		if m.err != nil {
@@ -375,6 +385,22 @@ func (c *Client) Get(ctx context.Context, ids []ObjectID) ([]Value, error) {
 					continue
 				}
 				vals[i] = Value{Data: obj.Bytes(), release: obj.Release}
+			case m.str != "":
+				// A store file on this machine: map it (zero copy).
+				obj, err := objectstore.OpenShared(m.str, m.n2)
+				if err != nil {
+					// It moved (spilled or freed) since the reply: ask
+					// for the bytes instead.
+					v, err := c.getInline(ctx, ids[i])
+					if err != nil {
+						c.send(&msg{t: mUnsub, req: req})
+						releaseValues(vals)
+						return nil, err
+					}
+					vals[i] = v
+					continue
+				}
+				vals[i] = Value{Data: obj.Bytes(), release: obj.Release}
 			default:
 				vals[i].Data = m.data
 			}
@@ -391,6 +417,25 @@ func (c *Client) Get(ctx context.Context, ids []ObjectID) ([]Value, error) {
 		}
 	}
 	return vals, nil
+}
+
+// getInline fetches one object with its bytes in the reply.
+func (c *Client) getInline(ctx context.Context, id ObjectID) (Value, error) {
+	req, ch := c.newCall(2)
+	defer c.endCall(req)
+	c.send(&msg{t: mGet, req: req, ids: []ObjectID{id}, flag: true, n: 1})
+	select {
+	case m := <-ch:
+		if m.t == mReply {
+			return Value{}, replyErr(m)
+		}
+		return Value{Data: m.data, Err: m.err}, nil
+	case <-c.closedCh:
+		return Value{}, ErrNotConnected
+	case <-ctx.Done():
+		c.send(&msg{t: mUnsub, req: req})
+		return Value{}, ctx.Err()
+	}
 }
 
 func releaseValues(vals []Value) {
@@ -411,7 +456,7 @@ func (c *Client) Wait(ctx context.Context, ids []ObjectID, numReady int, timeout
 	ready := make([]bool, len(ids))
 	got := 0
 	var tc <-chan time.Time
-	if timeout >= 0 {
+	if timeout > 0 {
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		tc = t.C
@@ -444,6 +489,14 @@ func (c *Client) Wait(ctx context.Context, ids []ObjectID, numReady int, timeout
 		case m := <-ch:
 			if m.t == mReply {
 				return nil, replyErr(m)
+			}
+			if m.n == -1 { // the node's answers for objects ready right now are in
+				if timeout == 0 {
+					drain()
+					c.send(&msg{t: mUnsub, req: req})
+					return ready, nil
+				}
+				continue
 			}
 			if m.n >= 0 && int(m.n) < len(ids) && !ready[m.n] {
 				ready[m.n] = true

@@ -1,10 +1,5 @@
 package runtime
 
-import (
-	"context"
-	"time"
-)
-
 // Value is one object as returned by Client.Get: its encoded bytes or the
 // failure that produced it. Data may alias shared memory; call Release when
 // done decoding.
@@ -38,6 +33,3 @@ const (
 	PGStrictPack
 	PGStrictSpread
 )
-
-var _ = time.Second
-var _ context.Context

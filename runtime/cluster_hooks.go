@@ -14,10 +14,12 @@ type ClusterHooks interface {
 	// Peers returns views of the other live nodes (resources as last
 	// broadcast) for the scheduling policy.
 	Peers() []task.NodeView
-	// Forward runs spec, whose arguments are all inline, on node and calls
-	// done exactly once with its encoded results or its failure. It must
-	// not block; done may be called from any goroutine.
-	Forward(ctx context.Context, node string, spec *TaskSpec, done func(results [][]byte, err *ErrorInfo))
+	// Forward runs f.Spec, whose arguments are all inline, on node in
+	// workers of program f.Binary, and calls done exactly once with its
+	// encoded results or its failure. It must not block; done may be
+	// called from any goroutine. A failure of kind ErrKindWorkerCrashed
+	// (the node died) is retried here while the task has retries left.
+	Forward(ctx context.Context, node string, f *ForwardMessage, done func(results [][]byte, err *ErrorInfo))
 }
 
 // SetClusterHooks installs h (before Start). Tasks with the DEFAULT, SPREAD
@@ -84,7 +86,12 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		spec.Args[i] = Arg{Data: data}
 	}
 	t.state = tPushed
-	n.hooks.Forward(context.Background(), node, &spec, func(results [][]byte, e *ErrorInfo) {
+	bin := t.owner.bin
+	if bin == "" {
+		bin = n.defaultBinaryHash()
+	}
+	spec.Contained = nil // refs nested in arguments are not shipped (yet)
+	n.hooks.Forward(context.Background(), node, &ForwardMessage{Spec: &spec, Binary: bin}, func(results [][]byte, e *ErrorInfo) {
 		stored := make([]bool, len(results))
 		for i, r := range results {
 			if n.isLarge(len(r)) && n.storeLarge(t.spec.ID.ReturnID(i), r) == nil {
@@ -104,6 +111,15 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		case t.cancelled:
 			n.discardStoredLocked(m, stored)
 			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindCancelled, Task: t.spec.Func, Message: "task cancelled"})
+		case e != nil && e.Kind == ErrKindWorkerCrashed && t.retries != 0:
+			// The node died with the task: run it here (a retried task is
+			// not placed remotely again).
+			n.discardStoredLocked(m, stored)
+			if t.retries > 0 {
+				t.retries--
+			}
+			t.state = tWaiting
+			n.enqueueLocked(t)
 		case e != nil:
 			n.discardStoredLocked(m, stored)
 			n.failTaskLocked(t, e)

@@ -23,6 +23,7 @@ type conn struct {
 	q       []*msg
 	spare   []*msg
 	closed  bool
+	writing bool // the writer goroutine is draining the queue
 	wake    chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -101,10 +102,18 @@ func (c *conn) writeLoop() {
 		case <-c.done:
 			return
 		}
+		c.mu.Lock()
+		if c.writing || len(c.q) == 0 {
+			c.mu.Unlock()
+			continue
+		}
+		c.writing = true
+		c.mu.Unlock()
 		for {
 			c.mu.Lock()
 			batch := c.q
 			if len(batch) == 0 {
+				c.writing = false
 				c.mu.Unlock()
 				break
 			}
@@ -138,15 +147,16 @@ func (c *conn) writeLoop() {
 			}
 			c.mu.Lock()
 			c.spare = batch[:0]
+			empty := len(c.q) == 0
 			c.mu.Unlock()
-		}
-		// Queue empty: flush the burst.
-		if len(buf) > 0 {
-			if _, err := c.nc.Write(buf); err != nil {
-				c.close()
-				return
+			if empty && len(buf) > 0 {
+				// Queue empty: flush the burst.
+				if _, err := c.nc.Write(buf); err != nil {
+					c.close()
+					return
+				}
+				buf = buf[:0]
 			}
-			buf = buf[:0]
 		}
 		if cap(buf) > 4<<20 {
 			buf = make([]byte, 0, 64<<10)

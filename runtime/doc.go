@@ -35,8 +35,11 @@
 // Values travel as codec-encoded bytes. Objects up to InlineThreshold
 // (100 KiB) live inline in the node's table and in frames; larger ones live
 // in the store, written once (the embedded driver encodes straight into the
-// mmapped file) and mapped read-only by workers that receive them as task
-// arguments. Reference counts (objectstore.RefCounter) cover local refs per
+// mmapped file) and mapped read-only by the processes that read them: task
+// arguments are pinned while the task runs and mapped by the worker, and a
+// Get from a client on the same machine returns the file's path, which the
+// client maps itself (asking again for the bytes if the object moved in
+// between). Decoding into a Go value is then the only copy. Reference counts (objectstore.RefCounter) cover local refs per
 // client session, arguments of pending tasks and refs contained in other
 // objects; a session that ends drops its refs. Clients mint object and task
 // IDs themselves (client prefix + counter) so that submissions and small

@@ -58,6 +58,10 @@ type NodeConfig struct {
 	InlineThreshold int `toml:"inline_threshold"`
 	// NodeID names the node; "" → random.
 	NodeID string `toml:"node_id"`
+	// BinaryCacheDir holds content-addressed copies of the drivers'
+	// executables that this node runs workers of; "" →
+	// $TMPDIR/goray-bin-<uid>.
+	BinaryCacheDir string `toml:"binary_cache_dir"`
 }
 
 func (c *NodeConfig) setDefaults() {
@@ -142,7 +146,6 @@ type Node struct {
 	shapeOrder    []string
 	workers       map[uint64]*workerProc
 	idle          []*workerProc
-	starting      int // worker processes started but not yet connected
 	nextWorker    uint64
 	taskWorkers   int // live workers not dedicated to an actor
 	startFailures int // workers in a row that died before saying hello
@@ -152,6 +155,13 @@ type Node struct {
 	pgs           *task.PGTable
 	pgWait        map[string][]pgWaiter
 	nextPG        uint64
+
+	storeDir    string
+	bins        map[string][]string // worker argv per driver binary (key: sha256)
+	binDir      string
+	defHashOnce sync.Once
+	defHash     string
+	startingBin map[string]int // per binary: worker processes started but not yet connected
 
 	local  *Client
 	wg     sync.WaitGroup // accept loop, process waiters
@@ -169,6 +179,7 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	sweepStaleDirs(log)
 	scfg := objectstore.DefaultConfig()
 	if cfg.StoreDir != "" {
 		scfg.Dir = cfg.StoreDir
@@ -183,6 +194,9 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 	store, err := objectstore.New(scfg, log.With("component", "objectstore"))
 	if err != nil {
 		return nil, fmt.Errorf("runtime: node: %w", err)
+	}
+	if err := writeOwner(scfg.Dir); err != nil {
+		log.Warn("a crash would leave the store directory behind", "err", err)
 	}
 	n := &Node{
 		cfg:      cfg,
@@ -199,6 +213,14 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 		workers:  map[uint64]*workerProc{},
 		pgs:      task.NewPGTable(),
 		pgWait:   map[string][]pgWaiter{},
+		bins:     map[string][]string{},
+		storeDir: scfg.Dir,
+		binDir:   cfg.BinaryCacheDir,
+
+		startingBin: map[string]int{},
+	}
+	if n.binDir == "" {
+		n.binDir = filepath.Join(os.TempDir(), fmt.Sprintf("goray-bin-%d", os.Getuid()))
 	}
 	_, _ = rand.Read(n.prefix[:])
 	n.total = task.Resources{task.CPU: cfg.NumCPUs}
@@ -221,6 +243,9 @@ func (n *Node) ID() string { return n.id }
 // SocketPath is the unix socket clients and workers connect to.
 func (n *Node) SocketPath() string { return n.sockPath }
 
+// StoreDir is the directory of the node's in-memory objects.
+func (n *Node) StoreDir() string { return n.storeDir }
+
 // Store returns the node's object store.
 func (n *Node) Store() *objectstore.Store { return n.store }
 
@@ -234,6 +259,9 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 		n.sockDir = dir
 		path = filepath.Join(dir, "node.sock")
+		if err := writeOwner(dir); err != nil {
+			n.log.Warn("a crash would leave the socket directory behind", "err", err)
+		}
 	}
 	ln, err := net.Listen("unix", path)
 	if err != nil {
@@ -247,7 +275,7 @@ func (n *Node) Start(ctx context.Context) error {
 	go n.acceptLoop()
 	n.mu.Lock()
 	for i := 0; i < n.cfg.PrestartWorkers; i++ {
-		if err := n.startWorkerLocked(nil); err != nil {
+		if err := n.startWorkerLocked(nil, ""); err != nil {
 			n.mu.Unlock()
 			_ = n.Stop(ctx)
 			return err
@@ -284,6 +312,7 @@ func (n *Node) acceptLoop() {
 			return
 		}
 		s := n.newSessionLocked()
+		s.sameHost = nc.LocalAddr().Network() == "unix"
 		n.mu.Unlock()
 		s.c = newConn(nc, func(m *msg) { n.handle(s, m) }, func(error) { n.sessionClosed(s) })
 		s.c.start()
@@ -371,9 +400,24 @@ type session struct {
 	subs   map[uint64]*subscription // outstanding gets by request
 	closed bool
 	owned  []ActorID // non-detached actors this session created
+	// sameHost: a unix-socket client, which can map store files itself.
+	sameHost bool
+	// bin is the worker pool of the session's program ("" the default):
+	// a driver's announced binary, a worker's own.
+	bin string
+	// forwarded: the session of one task forwarded by a peer; its task
+	// runs here, never forwarded again.
+	forwarded bool
+	// sink receives the session's messages instead of a connection (a
+	// forwarded task's results), called with n.mu held.
+	sink func(*msg)
 }
 
 func (s *session) send(m *msg) {
+	if s.sink != nil {
+		s.sink(m)
+		return
+	}
 	if s.local != nil {
 		s.local.deliver(m)
 		return

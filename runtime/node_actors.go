@@ -23,6 +23,7 @@ type actorEntry struct {
 	spec      *TaskSpec
 	create    *taskEntry
 	owner     *session
+	bin       string // worker pool of the creator's program
 	state     actorState
 	worker    *workerProc
 	restarts  int // left; -1 forever
@@ -43,7 +44,7 @@ func (n *Node) createActorLocked(s *session, spec *TaskSpec) *ErrorInfo {
 			}
 		}
 	}
-	a := &actorEntry{id: spec.ID, spec: spec, owner: s, restarts: spec.MaxRestarts, state: aPending}
+	a := &actorEntry{id: spec.ID, spec: spec, owner: s, bin: s.bin, restarts: spec.MaxRestarts, state: aPending}
 	t := &taskEntry{spec: spec, owner: s, actor: a, state: tWaiting}
 	a.create = t
 	n.actors[a.id] = a
@@ -89,15 +90,14 @@ func (n *Node) placeActorLocked(a *actorEntry) {
 		addRes(n.avail, need, -1)
 	}
 	a.create.state = tWaiting
-	if len(n.idle) > 0 {
-		w := n.idle[len(n.idle)-1]
-		n.idle = n.idle[:len(n.idle)-1]
+	if i := n.idleIndexLocked(a.bin); i >= 0 {
+		w := n.takeIdleLocked(i)
 		w.actor = a
 		n.taskWorkers--
 		n.actorWorkerReadyLocked(a, w)
 		return
 	}
-	if err := n.startWorkerLocked(a); err != nil {
+	if err := n.startWorkerLocked(a, a.bin); err != nil {
 		n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindSystem, Task: a.spec.Func, Message: err.Error()})
 	}
 }
@@ -207,7 +207,7 @@ func (n *Node) actorWorkerDiedLocked(a *actorEntry, w *workerProc, reason string
 	a.queue = append(retry, a.queue...)
 	a.create.state = tWaiting
 	n.log.Debug("restarting actor", "actor", a.id, "restarts_left", a.restarts)
-	if err := n.startWorkerLocked(a); err != nil {
+	if err := n.startWorkerLocked(a, a.bin); err != nil {
 		n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindSystem, Task: a.spec.Func, Message: err.Error()})
 	}
 }

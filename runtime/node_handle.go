@@ -59,6 +59,13 @@ func (n *Node) handle(s *session, m *msg) {
 		return
 	}
 
+	var bin string
+	if m.t == mHello && m.n2 == 0 {
+		// A driver: find (or build) the worker pool of its program before
+		// answering, so that its first submission finds it. This reads
+		// the binary, so it runs without n.mu.
+		bin = n.resolveDriverBinary(m.str2, string(m.data))
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.stopped && m.t != mHello {
@@ -88,6 +95,7 @@ func (n *Node) handle(s *session, m *msg) {
 		}
 		p := n.clientPrefix(s)
 		reply.data = p[:]
+		s.bin = bin
 		s.send(reply)
 		if m.n2 != 0 && !n.workerHelloLocked(s, uint64(m.n2)) {
 			n.log.Warn("unknown worker said hello", "worker", m.n2)
@@ -98,7 +106,7 @@ func (n *Node) handle(s *session, m *msg) {
 		e := n.createActorLocked(s, m.spec)
 		s.send(&msg{t: mReply, req: m.req, err: e})
 	case mGet:
-		n.getLocked(s, m.req, m.ids, m.flag)
+		n.getLocked(s, m.req, m.ids, m.flag, m.n == 1)
 	case mUnsub:
 		if sub, ok := s.subs[m.req]; ok {
 			n.unsubLocked(s, m.req, sub.ids)

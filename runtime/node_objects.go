@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/goray/goray/runtime/objectstore"
 )
@@ -31,10 +32,11 @@ type waiter struct {
 	req      uint64
 	idx      int
 	wantData bool
+	inline   bool
 }
 
 // objectReply builds the answer to a get of o for session s.
-func (n *Node) objectReplyLocked(s *session, req uint64, idx int, id ObjectID, o *object, wantData bool) *msg {
+func (n *Node) objectReplyLocked(s *session, req uint64, idx int, id ObjectID, o *object, wantData, inline bool) *msg {
 	m := &msg{t: mObject, req: req, n: int64(idx), oid: id}
 	switch {
 	case o == nil:
@@ -47,17 +49,24 @@ func (n *Node) objectReplyLocked(s *session, req uint64, idx int, id ObjectID, o
 		m.flag = true
 		m.n2 = o.size
 		if s.local == nil {
-			// Socket clients get the bytes in the frame; reading the
-			// store here keeps the mapping pinned only until the copy.
 			obj, err := n.store.Get(context.Background(), id)
 			if err != nil {
 				m.err = lostInfo(id, err.Error())
 				m.flag = false
 				return m
 			}
+			m.flag = false
+			if s.sameHost && !inline {
+				// A client on this machine maps the file itself (zero
+				// copy); if the object moves before it does, it asks
+				// again with inline set.
+				m.str, m.n2 = obj.Path(), obj.Size()
+				obj.Release()
+				return m
+			}
+			// Remote clients get the bytes in the frame.
 			m.data = append([]byte(nil), obj.Bytes()...)
 			obj.Release()
-			m.flag = false
 		}
 	default:
 		m.data = o.data
@@ -71,19 +80,24 @@ func lostInfo(id ObjectID, reason string) *ErrorInfo {
 
 // getLocked answers a get (or wait, wantData false) for ids: ready objects
 // at once, others when they become ready.
-func (n *Node) getLocked(s *session, req uint64, ids []ObjectID, wantData bool) {
+func (n *Node) getLocked(s *session, req uint64, ids []ObjectID, wantData, inline bool) {
 	var pending []ObjectID
 	for i, id := range ids {
 		o := n.objects[id]
 		if o == nil || o.ready {
-			s.send(n.objectReplyLocked(s, req, i, id, o, wantData))
+			s.send(n.objectReplyLocked(s, req, i, id, o, wantData, inline))
 			continue
 		}
-		o.waiters = append(o.waiters, waiter{s: s, req: req, idx: i, wantData: wantData})
+		o.waiters = append(o.waiters, waiter{s: s, req: req, idx: i, wantData: wantData, inline: inline})
 		pending = append(pending, id)
 	}
 	if len(pending) > 0 {
 		s.subs[req] = &subscription{ids: pending, remaining: len(pending)}
+	}
+	if !wantData {
+		// Marks the end of the answers available at once, so that a Wait
+		// with timeout 0 knows what is ready now without guessing.
+		s.send(&msg{t: mObject, req: req, n: -1})
 	}
 }
 
@@ -113,7 +127,7 @@ func (n *Node) readyLocked(id ObjectID, o *object) {
 		if w.s.closed {
 			continue
 		}
-		w.s.send(n.objectReplyLocked(w.s, w.req, w.idx, id, o, w.wantData))
+		w.s.send(n.objectReplyLocked(w.s, w.req, w.idx, id, o, w.wantData, w.inline))
 		if sub := w.s.subs[w.req]; sub != nil {
 			if sub.remaining--; sub.remaining == 0 {
 				delete(w.s.subs, w.req)
@@ -169,11 +183,19 @@ func (n *Node) putLocked(s *session, id ObjectID, data []byte, inStore bool, siz
 // storeLarge moves a large payload into the shared-memory store. It runs
 // without n.mu: the store may block while it spills.
 func (n *Node) storeLarge(id ObjectID, data []byte) error {
-	if err := n.store.Put(context.Background(), id, data); err != nil {
+	// Bounded, so that a store that cannot make room fails this object
+	// rather than stalling the connection it arrived on forever.
+	ctx, cancel := context.WithTimeout(context.Background(), storeWriteTimeout)
+	defer cancel()
+	if err := n.store.Put(ctx, id, data); err != nil {
 		return fmt.Errorf("runtime: store object %s: %w", id, err)
 	}
 	return nil
 }
+
+// storeWriteTimeout bounds how long a large result or put may wait for room
+// in the store.
+const storeWriteTimeout = time.Minute
 
 func (n *Node) isLarge(size int) bool { return size > n.cfg.InlineThreshold }
 

@@ -34,12 +34,14 @@ type taskEntry struct {
 	cancelled bool
 	actor     *actorEntry // actor calls and creation
 	sq        *shapeQueue
+	children  []TaskID // tasks this one submitted, for recursive cancel
 }
 
 // shapeQueue holds the ready normal tasks of one resource shape (and
 // placement-group bundle), FIFO, and the workers leased for that shape.
 type shapeQueue struct {
 	key    string
+	bin    string // the worker pool its tasks run in
 	res    map[string]float64
 	pg     string
 	bundle int
@@ -125,6 +127,11 @@ func (n *Node) submitLocked(s *session, spec *TaskSpec) {
 		t.appTries = spec.MaxRetries
 	}
 	n.tasks[spec.ID] = t
+	if spec.Parent != (TaskID{}) {
+		if p := n.tasks[spec.Parent]; p != nil && p.state != tDone {
+			p.children = append(p.children, spec.ID)
+		}
+	}
 	for i := 0; i < spec.NumReturns; i++ {
 		id := spec.ID.ReturnID(i)
 		n.objects[id] = &object{task: t}
@@ -182,11 +189,10 @@ func (n *Node) resolveArgsLocked(t *taskEntry) bool {
 		o := n.objects[a.Ref]
 		switch {
 		case o == nil:
-			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindApp, Task: spec.Func,
-				Message: fmt.Sprintf("argument %d failed", i), Cause: lostInfo(a.Ref, "object freed or never existed")})
+			n.failArgLocked(t, argFailed(spec, i, lostInfo(a.Ref, "object freed or never existed")))
 			return false
 		case o.ready && o.err != nil:
-			n.failTaskLocked(t, argFailed(spec, i, o.err))
+			n.failArgLocked(t, argFailed(spec, i, o.err))
 			return false
 		case !o.ready:
 			o.deps = append(o.deps, t)
@@ -194,6 +200,16 @@ func (n *Node) resolveArgsLocked(t *taskEntry) bool {
 		}
 	}
 	return true
+}
+
+// failArgLocked fails t because of an argument; for an actor's creation
+// task the actor dies with that cause.
+func (n *Node) failArgLocked(t *taskEntry, e *ErrorInfo) {
+	if t.spec.Kind == KindActorCreate {
+		n.actorDiedLocked(t.actor, &ErrorInfo{Kind: ErrKindActorDied, Task: t.spec.Func, Message: "actor constructor argument failed", Cause: e})
+		return
+	}
+	n.failTaskLocked(t, e)
 }
 
 func argFailed(spec *TaskSpec, i int, cause *ErrorInfo) *ErrorInfo {
@@ -208,11 +224,10 @@ func (n *Node) depReadyLocked(t *taskEntry, id ObjectID, o *object) {
 	if o.err != nil {
 		for i, a := range t.spec.Args {
 			if a.IsRef && a.Ref == id {
+				n.failArgLocked(t, argFailed(t.spec, i, o.err))
 				if t.spec.Kind == KindActorCreate {
-					n.actorDiedLocked(t.actor, argFailed(t.spec, i, o.err))
 					return
 				}
-				n.failTaskLocked(t, argFailed(t.spec, i, o.err))
 				if t.actor != nil {
 					n.pumpActorLocked(t.actor)
 				}
@@ -237,9 +252,13 @@ func (n *Node) depReadyLocked(t *taskEntry, id ObjectID, o *object) {
 
 func (n *Node) enqueueLocked(t *taskEntry) {
 	key := shapeKey(t.spec.Resources, t.spec.Strategy)
+	bin := t.owner.bin
+	if bin != "" {
+		key = bin + "|" + key
+	}
 	sq := n.queues[key]
 	if sq == nil {
-		sq = &shapeQueue{key: key, res: t.spec.Resources, bundle: -1}
+		sq = &shapeQueue{key: key, bin: bin, res: t.spec.Resources, bundle: -1}
 		if t.spec.Strategy.Kind == StrategyPlacementGroup {
 			sq.pg, sq.bundle = t.spec.Strategy.PG, t.spec.Strategy.Bundle
 		}
@@ -247,7 +266,7 @@ func (n *Node) enqueueLocked(t *taskEntry) {
 		n.queues[key] = sq
 		n.shapeOrder = append(n.shapeOrder, key)
 	}
-	if n.hooks != nil && t.retries == t.spec.MaxRetries && n.placeRemoteLocked(t) {
+	if n.hooks != nil && !t.owner.forwarded && t.retries == t.spec.MaxRetries && n.placeRemoteLocked(t) {
 		return
 	}
 	if n.startFailures >= maxStartFailures {
@@ -330,7 +349,9 @@ func (n *Node) scheduleLocked() {
 				break
 			}
 			sq.pop()
-			n.pushLocked(t, w)
+			if !n.pushLocked(t, w) && len(w.queue) == 0 && w.lease != nil {
+				n.returnWorkerLocked(w) // the task failed; do not strand the lease
+			}
 		}
 		n.maybeStealLocked(sq)
 	}
@@ -340,7 +361,7 @@ func (n *Node) scheduleLocked() {
 // idle worker could run them now: a long task must not hold up the short
 // ones queued behind it while CPUs sit free.
 func (n *Node) maybeStealLocked(sq *shapeQueue) {
-	if len(n.idle) == 0 || sq.len() > 0 {
+	if sq.len() > 0 || n.idleIndexLocked(sq.bin) < 0 {
 		return
 	}
 	var probe workerProc
@@ -374,30 +395,38 @@ func (n *Node) pickWorkerLocked(sq *shapeQueue) *workerProc {
 		return best
 	}
 	// Lease another worker if resources allow: parallelism beats pipelining.
-	for len(n.idle) > 0 {
-		w := n.idle[len(n.idle)-1]
-		if !n.acquireLocked(sq, w) {
-			break
+	if i := n.idleIndexLocked(sq.bin); i >= 0 {
+		w := n.idle[i]
+		if n.acquireLocked(sq, w) {
+			n.takeIdleLocked(i)
+			w.lease = sq
+			sq.leased = append(sq.leased, w)
+			return w
 		}
-		n.idle = n.idle[:len(n.idle)-1]
-		w.lease = sq
-		sq.leased = append(sq.leased, w)
-		return w
+		return best
 	}
-	if len(n.idle) == 0 && n.starting == 0 && n.taskWorkers < n.cfg.MaxWorkers && n.startFailures < maxStartFailures {
+	if n.startingBin[sq.bin] == 0 && n.startFailures < maxStartFailures {
 		var probe workerProc
 		if n.acquireLocked(sq, &probe) {
 			n.releaseLeaseLocked(&probe)
-			if err := n.startWorkerLocked(nil); err != nil {
+			if n.taskWorkers >= n.cfg.MaxWorkers {
+				n.evictIdleLocked(sq.bin) // its exit frees a slot and reschedules
+			} else if err := n.startWorkerLocked(nil, sq.bin); err != nil {
 				n.log.Error("start worker", "err", err)
+				for sq.len() > 0 { // no worker can ever run them: fail, never hang
+					if t := sq.pop(); t.state == tQueued {
+						n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindSystem, Task: t.spec.Func, Message: err.Error()})
+					}
+				}
 			}
 		}
 	}
 	return best
 }
 
-// pushLocked sends t to w with its arguments resolved.
-func (n *Node) pushLocked(t *taskEntry, w *workerProc) {
+// pushLocked sends t to w with its arguments resolved. It reports false if
+// t failed instead (an argument is gone).
+func (n *Node) pushLocked(t *taskEntry, w *workerProc) bool {
 	args := make([]wireArg, len(t.spec.Args))
 	for i, a := range t.spec.Args {
 		if !a.IsRef {
@@ -406,14 +435,16 @@ func (n *Node) pushLocked(t *taskEntry, w *workerProc) {
 		}
 		o := n.objects[a.Ref]
 		if o == nil {
-			n.failTaskLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, "object freed")))
-			return
+			n.unpinLocked(t)
+			n.failArgLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, "object freed")))
+			return false
 		}
 		if o.inStore {
 			obj, err := n.store.Get(context.Background(), a.Ref)
 			if err != nil {
-				n.failTaskLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, err.Error())))
-				return
+				n.unpinLocked(t)
+				n.failArgLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, err.Error())))
+				return false
 			}
 			t.pins = append(t.pins, obj)
 			args[i] = wireArg{path: obj.Path(), size: obj.Size()}
@@ -428,6 +459,7 @@ func (n *Node) pushLocked(t *taskEntry, w *workerProc) {
 	w.queue = append(w.queue, t)
 	w.refill = len(w.queue) < n.cfg.PipelineDepth
 	w.sess.send(&msg{t: mPush, spec: t.spec, args: args})
+	return true
 }
 
 func (n *Node) unpinLocked(t *taskEntry) {
@@ -639,7 +671,17 @@ func (n *Node) cancelLocked(id ObjectID, force bool) {
 	if o == nil || o.task == nil {
 		return
 	}
-	t := o.task
+	n.cancelTaskLocked(o.task, force)
+}
+
+// cancelTaskLocked cancels t and, recursively, the tasks it submitted.
+func (n *Node) cancelTaskLocked(t *taskEntry, force bool) {
+	for _, c := range t.children {
+		if ct := n.tasks[c]; ct != nil && ct.state != tDone && !ct.cancelled {
+			n.cancelTaskLocked(ct, force)
+		}
+	}
+	t.children = nil
 	cancelled := &ErrorInfo{Kind: ErrKindCancelled, Task: t.spec.Func, Message: "task cancelled"}
 	switch t.state {
 	case tWaiting, tQueued:

@@ -124,7 +124,8 @@ func (f *fakeCluster) Peers() []task.NodeView {
 	return []task.NodeView{{ID: "peer", Total: task.Resources{"CPU": 64}, Available: task.Resources{"CPU": 64}, Alive: true}}
 }
 
-func (f *fakeCluster) Forward(ctx context.Context, node string, spec *TaskSpec, done func([][]byte, *ErrorInfo)) {
+func (f *fakeCluster) Forward(ctx context.Context, node string, fm *ForwardMessage, done func([][]byte, *ErrorInfo)) {
+	spec := fm.Spec
 	f.mu.Lock()
 	f.specs = append(f.specs, spec)
 	f.mu.Unlock()
@@ -212,5 +213,87 @@ func TestGetTimeoutAndUnknownObject(t *testing.T) {
 	w, err := c.Wait(context.Background(), []ObjectID{pending[0], ids[0]}, 1, time.Millisecond)
 	if err != nil || w[0] || !w[1] {
 		t.Fatalf("wait: %v %v", w, err)
+	}
+}
+
+func TestSocketClientLargeObjects(t *testing.T) {
+	n, local := startNode(t, NodeConfig{PrestartWorkers: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, "unix://"+n.SocketPath(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	id, err := local.Put(ctx, mustEncode(t, big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := c.Get(ctx, []ObjectID{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := codec.DecodeInto[[]byte](vs[0].Data)
+	vs[0].Release()
+	if err != nil || len(got) != len(big) || got[12345] != big[12345] {
+		t.Fatalf("mapped get: %d bytes, %v", len(got), err)
+	}
+	// The fallback when the file moved: the bytes come in the reply.
+	v, err := c.getInline(ctx, id)
+	if err != nil || v.Err != nil {
+		t.Fatalf("inline get: %v %v", err, v.Err)
+	}
+	if got, _ := codec.DecodeInto[[]byte](v.Data); len(got) != len(big) || got[999] != big[999] {
+		t.Fatal("inline get returned different bytes")
+	}
+	// A put over the socket lands in the store too.
+	id2, err := c.Put(ctx, mustEncode(t, big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Store().Contains(id2) {
+		t.Fatal("large socket put not in the store")
+	}
+	if n.NumObjects() != 2 {
+		t.Fatalf("%d objects", n.NumObjects())
+	}
+	c.RemoveLocalRef(id2)
+	deadline := time.Now().Add(10 * time.Second)
+	for n.Store().Contains(id2) {
+		if time.Now().After(deadline) {
+			t.Fatal("released socket put not freed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestWaitTimeoutZeroOverSocket(t *testing.T) {
+	n, local := startNode(t, NodeConfig{PrestartWorkers: -1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, n.SocketPath(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ready, err := local.Put(ctx, mustEncode(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A placement group holding every CPU keeps a CPU task pending.
+	if _, err := local.CreatePlacementGroup(ctx, []map[string]float64{{"CPU": 2}}, PGStrictPack, "all"); err != nil {
+		t.Fatal(err)
+	}
+	pending := local.Submit(&TaskSpec{Func: "f", NumReturns: 1, Resources: map[string]float64{"CPU": 1}})
+	got, err := c.Wait(ctx, []ObjectID{pending[0], ready}, 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] || !got[1] {
+		t.Fatalf("wait(timeout 0) = %v, want [false true]", got)
 	}
 }

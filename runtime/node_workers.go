@@ -20,6 +20,7 @@ const (
 // workerProc is one worker process as the node sees it.
 type workerProc struct {
 	id     uint64
+	bin    string // worker pool: the program it runs ("" the node's default)
 	cmd    *exec.Cmd
 	pid    int
 	sess   *session // nil until the worker said hello
@@ -37,6 +38,8 @@ type workerProc struct {
 	stealing    bool // an mSteal is outstanding
 	refill      bool // its pipeline is being filled up to PipelineDepth
 
+	evicted bool // asked to exit to make room for another binary's worker
+
 	killOnce sync.Once
 }
 
@@ -50,18 +53,15 @@ func (w *workerProc) kill() {
 	})
 }
 
-// startWorkerLocked starts a worker process; actor non-nil dedicates it.
-func (n *Node) startWorkerLocked(actor *actorEntry) error {
-	argv := n.cfg.WorkerCommand
-	if len(argv) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("runtime: start worker: %w", err)
-		}
-		argv = []string{exe}
+// startWorkerLocked starts a worker process of binary bin; actor non-nil
+// dedicates it.
+func (n *Node) startWorkerLocked(actor *actorEntry, bin string) error {
+	argv, err := n.workerArgvLocked(bin)
+	if err != nil {
+		return err
 	}
 	n.nextWorker++
-	w := &workerProc{id: n.nextWorker, actor: actor, exited: make(chan struct{})}
+	w := &workerProc{id: n.nextWorker, bin: bin, actor: actor, exited: make(chan struct{})}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(),
 		EnvWorkerSocket+"="+n.sockPath,
@@ -79,7 +79,7 @@ func (n *Node) startWorkerLocked(actor *actorEntry) error {
 	w.pid = cmd.Process.Pid
 	n.workers[w.id] = w
 	if actor == nil {
-		n.starting++
+		n.startingBin[bin]++
 		n.taskWorkers++
 	}
 	n.wg.Add(1)
@@ -91,7 +91,7 @@ func (n *Node) startWorkerLocked(actor *actorEntry) error {
 		n.mu.Unlock()
 		close(w.exited)
 	}()
-	n.log.Debug("worker started", "worker", w.id, "pid", w.pid, "actor", actor != nil)
+	n.log.Debug("worker started", "worker", w.id, "pid", w.pid, "actor", actor != nil, "binary", argv[0])
 	return nil
 }
 
@@ -103,12 +103,13 @@ func (n *Node) workerHelloLocked(s *session, id uint64) bool {
 	}
 	w.sess = s
 	s.worker = w
+	s.bin = w.bin
 	n.startFailures = 0
 	if w.actor != nil {
 		n.actorWorkerReadyLocked(w.actor, w)
 		return true
 	}
-	n.starting--
+	n.startingBin[w.bin]--
 	n.idle = append(n.idle, w)
 	n.scheduleLocked()
 	return true
@@ -130,7 +131,7 @@ func (n *Node) workerDiedLocked(w *workerProc, reason string) {
 		n.taskWorkers--
 	}
 	if w.sess == nil && w.actor == nil {
-		n.starting--
+		n.startingBin[w.bin]--
 	}
 	for i, x := range n.idle {
 		if x == w {
@@ -205,4 +206,37 @@ func (n *Node) failQueuedLocked(e *ErrorInfo) {
 			}
 		}
 	}
+}
+
+// idleIndexLocked is the index in n.idle of the most recently idled worker
+// of binary bin, or -1. Workers are never shared between binaries: a
+// worker can only run functions its own program registered.
+func (n *Node) idleIndexLocked(bin string) int {
+	for i := len(n.idle) - 1; i >= 0; i-- {
+		if n.idle[i].bin == bin {
+			return i
+		}
+	}
+	return -1
+}
+
+// takeIdleLocked removes n.idle[i].
+func (n *Node) takeIdleLocked(i int) *workerProc {
+	w := n.idle[i]
+	n.idle = append(n.idle[:i], n.idle[i+1:]...)
+	return w
+}
+
+// evictIdleLocked asks an idle worker of another binary than bin to exit,
+// to make room under MaxWorkers. It reports whether it found one.
+func (n *Node) evictIdleLocked(bin string) bool {
+	for i, w := range n.idle {
+		if w.bin != bin && w.sess != nil {
+			n.idle = append(n.idle[:i], n.idle[i+1:]...)
+			w.sess.send(&msg{t: mExit})
+			w.evicted = true
+			return true
+		}
+	}
+	return false
 }

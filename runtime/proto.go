@@ -27,7 +27,7 @@ type msgType uint8
 
 // Message types. Never renumber: they are part of the wire format.
 const (
-	mHello       msgType = 1  // both ways: str=magic, n=version, id (client ID or node ID in str2)
+	mHello       msgType = 1  // both ways: str=magic, n=version, id (client ID or node ID in str2); driver→node also str2=executable path, data=its hex sha256
 	mSubmit      msgType = 2  // client→node: spec
 	mCreateActor msgType = 3  // client→node: req, spec → mReply
 	mPut         msgType = 4  // client→node: oid, data, ids=contained
@@ -219,6 +219,7 @@ func (e *enc) taskspec(s *TaskSpec) {
 	e.str(s.Name)
 	e.boolean(s.Detached)
 	e.boolean(s.ResourcesSet)
+	e.b = append(e.b, s.Parent[:]...)
 }
 
 // appendFrame appends m as one frame: u32 length, type, mask, fields.
@@ -458,6 +459,7 @@ func (d *dec) taskspec() *TaskSpec {
 	s.Name = d.str()
 	s.Detached = d.boolean()
 	s.ResourcesSet = d.boolean()
+	d.id16(&s.Parent)
 	return s
 }
 

@@ -11,7 +11,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		Args: []Arg{{IsRef: true, Ref: ObjectID{7}}, {Data: []byte("xyz")}}, NumReturns: 2,
 		Resources: map[string]float64{"CPU": 1.5}, MaxRetries: -1, RetryExceptions: true,
 		Strategy:  Strategy{Kind: StrategyNodeAffinity, Node: "n1", Soft: true, Bundle: -1},
-		Contained: []ObjectID{{3}}, MaxRestarts: 2, MaxTaskRetries: -1, MaxConcurrency: 4, Name: "a", Detached: true}
+		Contained: []ObjectID{{3}}, MaxRestarts: 2, MaxTaskRetries: -1, MaxConcurrency: 4, Name: "a", Detached: true, Parent: TaskID{8}}
 	in := &msg{t: mPush, req: 42, n: -5, n2: 1 << 40, flag: true, str: "s", str2: "t", oid: ObjectID{1}, tid: TaskID{2},
 		tids: []TaskID{{3}, {4}}, ids: []ObjectID{{5}}, data: bytes.Repeat([]byte{1}, 70<<10), spec: spec,
 		args:    []wireArg{{data: []byte("a")}, {path: "/p", size: 9}},
@@ -37,7 +37,7 @@ func TestFrameRoundTrip(t *testing.T) {
 	s := out.spec
 	if s.ID != spec.ID || s.Func != "f" || !s.Args[0].IsRef || s.Args[0].Ref != spec.Args[0].Ref || string(s.Args[1].Data) != "xyz" ||
 		s.NumReturns != 2 || s.Resources["CPU"] != 1.5 || s.MaxRetries != -1 || !s.RetryExceptions || s.Strategy != spec.Strategy ||
-		s.Contained[0] != spec.Contained[0] || s.MaxConcurrency != 4 || s.Name != "a" || !s.Detached || s.MaxTaskRetries != -1 {
+		s.Contained[0] != spec.Contained[0] || s.MaxConcurrency != 4 || s.Name != "a" || !s.Detached || s.MaxTaskRetries != -1 || s.Parent != spec.Parent {
 		t.Fatalf("spec mismatch: %+v", s)
 	}
 	// Every truncation is an error, never a panic.

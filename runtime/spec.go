@@ -66,6 +66,9 @@ type TaskSpec struct {
 	// then holds them while alive; otherwise it needs 1 CPU to be placed and
 	// holds none, as in Ray).
 	ResourcesSet bool
+	// Parent is the task that submitted this one (zero from a driver);
+	// cancelling the parent cancels it too (Ray's recursive cancel).
+	Parent TaskID
 }
 
 // ErrKind classifies a failure carried in an ErrorInfo.
@@ -102,6 +105,7 @@ type ErrorInfo struct {
 	Cause    *ErrorInfo
 }
 
+// Error renders the failure chain.
 func (e *ErrorInfo) Error() string {
 	if e == nil {
 		return "<nil>"

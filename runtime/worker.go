@@ -96,6 +96,15 @@ func stopProfile() {
 	}
 }
 
+type taskKey struct{}
+
+// CurrentTask returns the ID of the task whose context ctx is (inside a
+// worker), so that tasks it submits can name it as their parent.
+func CurrentTask(ctx context.Context) (TaskID, bool) {
+	id, ok := ctx.Value(taskKey{}).(TaskID)
+	return id, ok
+}
+
 // pushedTask is a task the node pushed and the worker has not finished.
 type pushedTask struct {
 	spec *TaskSpec
@@ -264,7 +273,7 @@ func (w *workerRT) loop() {
 
 // run executes one task and reports its outcome.
 func (w *workerRT) run(p *pushedTask) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), taskKey{}, p.spec.ID))
 	w.mu.Lock()
 	w.running[p.spec.ID] = cancel
 	w.mu.Unlock()

@@ -24,8 +24,10 @@ func init() {
 // filterFlags collects repeated --filter key=value (or key!=value).
 type filterFlags map[string]string
 
+// String implements flag.Value.
 func (f filterFlags) String() string { return fmt.Sprint(map[string]string(f)) }
 
+// Set implements flag.Value: key=value, or key!=value to exclude.
 func (f filterFlags) Set(s string) error {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok || k == "" {

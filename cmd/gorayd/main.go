@@ -1,7 +1,15 @@
 // Command gorayd is the goray daemon: one per machine. It joins the other
 // daemons through gossip, serves daemon-to-daemon RPC and the HTTP API, and
-// leaves gracefully on SIGTERM or SIGINT. All the logic lives in
-// runtime/agent; this file only wires flags, signals and exit codes.
+// runs the node's engine (object store, scheduler, worker processes) and the
+// job manager, and leaves gracefully on SIGTERM or SIGINT, stopping running
+// jobs and every worker first. All the logic lives in runtime/agent and
+// runtime/agent/daemon; this file only wires modes, flags, signals and exit
+// codes.
+//
+// The gorayd binary is re-executed by itself in three helper modes, which
+// main checks before anything else: a task worker of its node
+// (GORAY_WORKER_SOCKET), the built-in env plugin, and the driver of a
+// library job ([rllib] or [tune], GORAY_JOB_DRIVER).
 //
 //	gorayd -dev                          # one-node cluster on loopback
 //	gorayd -config /etc/goray/gorayd.toml
@@ -21,17 +29,42 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goray/goray"
+	_ "github.com/goray/goray/libs/rllib/rllibjob" // the [rllib] job library
+	_ "github.com/goray/goray/libs/tune/tunejob"   // the [tune] job library
+	"github.com/goray/goray/plugins/envs/envplugin"
 	"github.com/goray/goray/runtime/agent"
+	"github.com/goray/goray/runtime/agent/daemon"
+	"github.com/goray/goray/runtime/jobs"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = ""
 
 func main() {
+	// Helper modes first: the env plugin before the job driver, because a
+	// library driver's env plugins inherit its GORAY_JOB_DRIVER.
+	envplugin.ServeBuiltinIfRequested()
+	goray.MaybeRunWorker()
+	if code, handled := runLibraryDriver(); handled {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
-// shutdownTimeout bounds the graceful leave and server drain on a signal.
+// runLibraryDriver runs a library job's driver when gorayd was started as
+// one; SIGTERM (a job stop) cancels its context.
+func runLibraryDriver() (int, bool) {
+	if os.Getenv(jobs.EnvJobDriver) == "" {
+		return 0, false
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return jobs.RunLibraryDriver(ctx)
+}
+
+// shutdownTimeout bounds stopping jobs, the graceful leave, the server drain
+// and stopping the workers on a signal.
 const shutdownTimeout = 10 * time.Second
 
 func run(args []string, stderr io.Writer) int {
@@ -49,12 +82,12 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := agent.NewLogger(cfg.Log, stderr)
-	a, err := agent.New(cfg, log)
+	d, err := daemon.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "gorayd: %v\n", err)
 		return 2
 	}
-	if err := a.Start(ctx); err != nil {
+	if err := d.Start(ctx); err != nil {
 		fmt.Fprintf(stderr, "gorayd: %v\n", err)
 		return 1
 	}
@@ -63,7 +96,7 @@ func run(args []string, stderr io.Writer) int {
 	log.Info("signal received; leaving the cluster")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := a.Shutdown(sctx); err != nil {
+	if err := d.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1
 	}

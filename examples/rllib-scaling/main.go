@@ -92,26 +92,23 @@ func run(local bool, iters int, seed int64, repeat int) error {
 // once builds the algorithm, times iters train() calls as the course does
 // (build excluded) and stops it.
 func once(ctx context.Context, cfg *ppo.Config, iters int) (float64, error) {
-	{
-		c := struct{ cfg *ppo.Config }{cfg}
-		algo, err := c.cfg.Build(ctx)
-		if err != nil {
+	algo, err := cfg.Build(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer algo.Stop(ctx)
+	t := time.Now()
+	var sample, learn float64
+	var last *rllib.Result
+	for i := 0; i < iters; i++ {
+		if last, err = algo.Train(ctx); err != nil {
 			return 0, err
 		}
-		defer algo.Stop(ctx)
-		t := time.Now()
-		var sample, learn float64
-		var last *rllib.Result
-		for i := 0; i < iters; i++ {
-			if last, err = algo.Train(ctx); err != nil {
-				return 0, err
-			}
-			sample += last.Timers.SampleTimeMs
-			learn += last.Timers.LearnTimeMs
-		}
-		d := time.Since(t).Seconds()
-		fmt.Fprintf(os.Stderr, "  (episode_reward_mean %.3f, timesteps_total %d; per iteration: sample %.1f ms, learn %.1f ms)\n",
-			float64(last.EpisodeRewardMean), last.TimestepsTotal, sample/float64(iters), learn/float64(iters))
-		return d, nil
+		sample += last.Timers.SampleTimeMs
+		learn += last.Timers.LearnTimeMs
 	}
+	d := time.Since(t).Seconds()
+	fmt.Fprintf(os.Stderr, "  (episode_reward_mean %.3f, timesteps_total %d; per iteration: sample %.1f ms, learn %.1f ms)\n",
+		float64(last.EpisodeRewardMean), last.TimestepsTotal, sample/float64(iters), learn/float64(iters))
+	return d, nil
 }

@@ -338,22 +338,24 @@ func (c *Cluster) Restart(i int) {
 // Partition cuts node i off from every other node (InNetns only).
 func (c *Cluster) Partition(i int) {
 	c.t.Helper()
-	if c.net == nil {
-		c.t.Fatal("Partition needs InNetns")
-	}
-	if err := c.net.setLink(i, false); err != nil {
-		c.t.Fatal(err)
-	}
+	c.setLink("Partition", i, false)
 }
 
 // Heal reconnects node i after Partition.
 func (c *Cluster) Heal(i int) {
 	c.t.Helper()
+	c.setLink("Heal", i, true)
+}
+
+// setLink brings node i's link to the others up or down for op, failing
+// the test when the cluster has no network namespaces to cut.
+func (c *Cluster) setLink(op string, i int, up bool) {
+	c.t.Helper()
 	if c.net == nil {
-		c.t.Fatal("Heal needs InNetns")
+		c.t.Fatal(op + " needs InNetns")
 	}
-	if err := c.net.setLink(i, true); err != nil {
-		c.t.Fatal(err)
+	if err := c.net.setLink(i, up); err != nil {
+		c.t.Fatalf("%s(%d): %v", op, i, err)
 	}
 }
 

@@ -1,7 +1,9 @@
 package testutil_test
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,34 @@ func TestWaitForReturnsElapsedTime(t *testing.T) {
 	ok, _ := testutil.Eventually(30*time.Millisecond, func() bool { return false })
 	if ok {
 		t.Fatal("Eventually reported success for a condition that never holds")
+	}
+}
+
+// fatalRecorder stands in for the test handed to WaitFor so that its
+// failure path can be observed without failing this test.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestWaitForFailsWithMessageOnTimeout(t *testing.T) {
+	rec := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		testutil.WaitFor(rec, 20*time.Millisecond, func() bool { return false }, "the impossible")
+		rec.msg = "returned"
+	}()
+	<-done
+	if !strings.Contains(rec.msg, "timed out") || !strings.Contains(rec.msg, "the impossible") {
+		t.Fatalf("WaitFor on timeout: %q, want a fatal naming the condition", rec.msg)
 	}
 }
 

@@ -15,17 +15,11 @@ const pollInterval = 5 * time.Millisecond
 // can assert and report latencies with one call.
 func WaitFor(t testing.TB, timeout time.Duration, cond func() bool, msg string) time.Duration {
 	t.Helper()
-	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		if cond() {
-			return time.Since(start)
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for: %s", timeout, msg)
-		}
-		time.Sleep(pollInterval)
+	ok, took := Eventually(timeout, cond)
+	if !ok {
+		t.Fatalf("timed out after %v waiting for: %s", timeout, msg)
 	}
+	return took
 }
 
 // Eventually is WaitFor without failing: it reports whether cond became true

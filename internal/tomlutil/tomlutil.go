@@ -30,6 +30,7 @@ type FieldError struct {
 	Err  error
 }
 
+// Error reports "file:line:col: key: problem", leaving out what is unknown.
 func (e *FieldError) Error() string {
 	loc := e.File
 	if e.Pos.Line > 0 {
@@ -41,6 +42,8 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s: %v", loc, e.Err)
 }
 
+// Unwrap lets errors.Is match the sentinel (ErrUnknownKey, ErrSyntax or a
+// caller's) that the problem wraps.
 func (e *FieldError) Unwrap() error { return e.Err }
 
 // File is a decoded TOML file with the positions of its keys.

@@ -194,8 +194,8 @@ func DefaultModel() Model {
 	return Model{FcnetHiddens: []int{256, 256}, FcnetActivation: "tanh", VfShareLayers: true}
 }
 
-// Merge returns m with the non-zero fields of o applied. VfShareLayers is
-// taken from o only when o sets hiddens or activation too, or is true.
+// Merge returns m with the non-zero fields of o applied. VfShareLayers can
+// only be switched on this way; assign the field to switch it off.
 func (m Model) Merge(o Model) Model {
 	if o.FcnetHiddens != nil {
 		m.FcnetHiddens = slices.Clone(o.FcnetHiddens)

@@ -154,8 +154,14 @@ func percentile(xs []float64, q float64) float64 {
 	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
 }
 
-// OnTrialComplete implements Scheduler.
-func (a *AsyncHyperBand) OnTrialComplete(Controller, *Trial, Result) {}
+// OnTrialComplete implements Scheduler: the final result is recorded at
+// its rung too (as in Ray), which matters when a stopper, not ASHA, ended
+// the trial.
+func (a *AsyncHyperBand) OnTrialComplete(c Controller, t *Trial, r Result) {
+	if r != nil {
+		a.OnTrialResult(c, t, r)
+	}
+}
 
 // OnTrialError implements Scheduler.
 func (a *AsyncHyperBand) OnTrialError(Controller, *Trial) {}

@@ -24,7 +24,9 @@ type Config struct {
 	SearchAlg Searcher
 	// MaxConcurrentTrials caps running trials; 0 = bounded only by resources.
 	MaxConcurrentTrials int
-	// ResourcesPerTrial defaults to {"CPU": 1}.
+	// ResourcesPerTrial defaults to {"CPU": 1}, or to what a registered
+	// trainable reserves for its params (TrainableSpec.Resources: an rllib
+	// trial's driver plus rollout workers); when set, it wins.
 	ResourcesPerTrial Resources
 	// Seed makes sampling and every scheduler's randomness reproducible.
 	Seed uint64
@@ -127,10 +129,10 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("%w: ResourcesPerTrial[%q] = %g < 0", ErrBadConfig, k, v)
 		}
 	}
-	if _, isFIFO := c.Scheduler.(FIFOScheduler); !isFIFO && c.Scheduler != nil && c.Metric == "" {
-		if mm, ok := c.Scheduler.(interface{ metricSet() bool }); !ok || !mm.metricSet() {
-			return fmt.Errorf("%w: scheduler %s needs Metric and Mode", ErrBadConfig, c.Scheduler.Name())
-		}
+	// The built-in metric-driven schedulers need a metric and mode, from
+	// here or set on themselves.
+	if mm, ok := c.Scheduler.(interface{ metricSet() bool }); ok && c.Metric == "" && !mm.metricSet() {
+		return fmt.Errorf("%w: scheduler %s needs Metric and Mode", ErrBadConfig, c.Scheduler.Name())
 	}
 	return nil
 }

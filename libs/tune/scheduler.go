@@ -1,7 +1,5 @@
 package tune
 
-import "time"
-
 // Status is a trial's lifecycle state (Ray's names).
 type Status string
 
@@ -41,16 +39,18 @@ type Trial struct {
 	Dir         string
 	Resources   Resources
 
-	started      time.Time
 	ckpt         *Checkpoint // latest persisted checkpoint (also on disk)
 	ckptIndex    int         // next checkpoint_NNNNNN index
 	restore      *Checkpoint // what the next start resumes from
 	ckptPath     string
-	itersRestore int
 	stopAsked    bool
 	resumeAsked  bool
 	finalWritten bool
 }
+
+// Checkpoint is the trial's latest persisted checkpoint (nil if none): what
+// a pause resumes from and what an exploit copies.
+func (t *Trial) Checkpoint() *Checkpoint { return t.ckpt }
 
 // Action is a scheduler's verdict on a result.
 type Action int

@@ -2,6 +2,7 @@ package tune
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -185,5 +186,56 @@ func TestPBTBeatsNoExploitation(t *testing.T) {
 	}
 	if pbtLines != len(pbt.Log) {
 		t.Errorf("pbt_global.txt has %d lines, PBT logged %d exploits", pbtLines, len(pbt.Log))
+	}
+}
+
+func TestAsyncPBTExploitContinuesFromDonorCheckpoint(t *testing.T) {
+	pbt := NewPBT(map[string]any{"h0": Uniform(0, 1), "h1": Uniform(0, 1)})
+	pbt.TimeAttr, pbt.PerturbationInterval, pbt.Seed = KeyTrainingIteration, 4, 1
+	tuner, err := NewTuner(func() Trainer { return &quadTrainer{} }, map[string]any{
+		"h":  GridSearch(0, 1, 2, 3),
+		"h0": SampleFrom(func(_ *rand.Rand, p Params) any { return []float64{1, 0, 0.5, 0}[p.Int("h", 0)] }),
+		"h1": SampleFrom(func(_ *rand.Rand, p Params) any { return []float64{0, 1, 0, 0.5}[p.Int("h", 0)] }),
+	}, Config{Metric: "Q", Mode: "max", Scheduler: pbt, MaxConcurrentTrials: 1},
+		RunConfig{Name: "apbt", StoragePath: t.TempDir(), Stop: StopMap{KeyTrainingIteration: 20}, NoPlot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid, err := tuner.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pbt.Log) == 0 {
+		t.Fatal("no exploit")
+	}
+	b, _ := os.ReadFile(filepath.Join(grid.Path, "pbt_global.txt"))
+	var line []any
+	if err := json.Unmarshal([]byte(strings.SplitN(string(b), "\n", 2)[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	target, cloneIter := line[0].(string), int(line[3].(float64))
+	for _, r := range grid.Results {
+		if r.TrialID != target {
+			continue
+		}
+		// The first result after the exploit continues the donor's
+		// checkpoint: iteration cloneIter+1, whatever the target's own was.
+		h, _ := r.History()
+		exploitAt := -1
+		for i, x := range h {
+			if float64(x.Iteration()) == line[2].(float64) {
+				exploitAt = i
+				break
+			}
+		}
+		if exploitAt < 0 || exploitAt+1 >= len(h) {
+			t.Fatalf("%s: no result after the exploit at iteration %v", target, line[2])
+		}
+		if got := h[exploitAt+1].Iteration(); got != cloneIter+1 {
+			t.Errorf("after the exploit %s continued at iteration %d, want donor checkpoint %d + 1", target, got, cloneIter)
+		}
+		if got := r.Params.Float("h0", -1) + r.Params.Float("h1", -1); got == 1 && r.Params.Float("h0", 0) == pbt.Log[0].Old.Float("h0", 0) {
+			t.Errorf("exploited trial kept its params %v", r.Params)
+		}
 	}
 }

@@ -195,3 +195,51 @@ func TestGridOrderFirstKeyFastest(t *testing.T) {
 		t.Errorf("order %v, want %v", got, want)
 	}
 }
+
+func TestSpaceFromMap(t *testing.T) {
+	in := map[string]any{
+		"lr":     map[string]any{"loguniform": []any{1e-4, 1e-1}},
+		"h":      map[string]any{"grid_search": []any{[]any{int64(32)}, []any{int64(64), int64(64)}}},
+		"opt":    map[string]any{"choice": []any{"adam", "sgd"}},
+		"n":      map[string]any{"randint": []any{int64(1), int64(5)}},
+		"nested": map[string]any{"q": map[string]any{"quniform": []any{0.0, 1.0, 0.25}}, "c": int64(3)},
+		"list":   []any{int64(1), int64(2)},
+	}
+	sp, err := SpaceFromMap(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := sp["lr"].(Float); !ok || !d.Log || d.Lo != 1e-4 {
+		t.Errorf("lr = %#v", sp["lr"])
+	}
+	if g, ok := sp["h"].(Grid); !ok || !reflect.DeepEqual(g.Values, []any{[]int{32}, []int{64, 64}}) {
+		t.Errorf("h = %#v", sp["h"])
+	}
+	if _, ok := sp["opt"].(Categorical); !ok {
+		t.Errorf("opt = %#v", sp["opt"])
+	}
+	if d, ok := sp["n"].(Int); !ok || d.Hi != 5 {
+		t.Errorf("n = %#v", sp["n"])
+	}
+	if d, ok := sp["nested"].(map[string]any)["q"].(Float); !ok || d.Q != 0.25 {
+		t.Errorf("nested.q = %#v", sp["nested"])
+	}
+	if !reflect.DeepEqual(sp["list"], []int{1, 2}) {
+		t.Errorf("list = %#v", sp["list"])
+	}
+	for _, c := range []struct {
+		in  map[string]any
+		key string
+	}{
+		{map[string]any{"x": map[string]any{"uniform": []any{1.0}}}, "x.uniform"},
+		{map[string]any{"x": map[string]any{"uniform": []any{2.0, 1.0}}}, "x.uniform"},
+		{map[string]any{"a": map[string]any{"x": map[string]any{"grid_search": []any{}}}}, "a.x.grid_search"},
+		{map[string]any{"x": map[string]any{"choice": []any{1}, "other": 2}}, "x.choice"},
+	} {
+		_, err := SpaceFromMap(c.in)
+		var se *SpaceError
+		if !errors.As(err, &se) || se.Key != c.key || !errors.Is(err, ErrBadSpace) {
+			t.Errorf("%v: err %v, want a SpaceError for %s wrapping ErrBadSpace", c.in, err, c.key)
+		}
+	}
+}

@@ -108,10 +108,26 @@ func (s *TPESearch) OnTrialComplete(id string, last Result, failed bool) {
 }
 
 func (s *TPESearch) sampleTPE() Params {
-	obs := append([]tpeObs(nil), s.obs...)
-	sort.SliceStable(obs, func(i, j int) bool { return obs[i].loss < obs[j].loss })
-	nBelow := max(1, s.Gamma(len(obs)))
-	below, above := obs[:nBelow], obs[nBelow:]
+	// Split by loss rank, but keep each group in observation order: the
+	// estimator's weights forget by age.
+	idx := make([]int, len(s.obs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return s.obs[idx[a]].loss < s.obs[idx[b]].loss })
+	nBelow := max(1, s.Gamma(len(s.obs)))
+	isBelow := make([]bool, len(s.obs))
+	for _, i := range idx[:nBelow] {
+		isBelow[i] = true
+	}
+	var below, above []tpeObs
+	for i, o := range s.obs {
+		if isBelow[i] {
+			below = append(below, o)
+		} else {
+			above = append(above, o)
+		}
+	}
 	out := Params{}
 	var deferred []leaf
 	for _, l := range leaves(s.space) {
@@ -190,7 +206,8 @@ func (s *TPESearch) newParzen(mus []float64, lo, hi float64) parzen {
 	for i := range ws {
 		ws[i] = 1
 		if n > 25 && i < n-25 {
-			ws[i] = 1/float64(n) + (1-1/float64(n))*float64(i)/float64(n-25)
+			// numpy.linspace(1/n, 1, n-25), then ones for the newest 25.
+			ws[i] = 1/float64(n) + (1-1/float64(n))*float64(i)/float64(max(n-26, 1))
 		}
 	}
 	type comp struct {

@@ -390,6 +390,11 @@ func (f *funcRunner) close(ctx context.Context) error {
 // Report implements Session.
 func (f *funcRunner) Report(ctx context.Context, m Metrics, ckpt *Checkpoint) error {
 	f.iter++
+	if ckpt != nil {
+		// Stamp it here, where it was made: a later Save (pause) hands back
+		// this checkpoint, and its iteration must still be this one.
+		ckpt.Iteration = f.iter
+	}
 	select {
 	case f.reports <- stepOut{Metrics: m, Checkpoint: ckpt}:
 	case <-ctx.Done():

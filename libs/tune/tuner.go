@@ -24,6 +24,9 @@ type Tuner struct {
 	run   RunConfig
 
 	restored *experimentState // set by Restore
+	// userResources: Config.ResourcesPerTrial was given, and overrides what
+	// a registered trainable would reserve (like Ray's with_resources).
+	userResources bool
 }
 
 // NewTuner checks the configuration and returns a Tuner. trainable is a
@@ -46,9 +49,10 @@ func NewTuner(trainable any, paramSpace map[string]any, cfg Config, run RunConfi
 	if err := run.Validate(); err != nil {
 		return nil, err
 	}
+	userRes := cfg.ResourcesPerTrial != nil
 	cfg.defaults()
 	run.defaults(name)
-	return &Tuner{spec: spec, tname: name, space: paramSpace, cfg: cfg, run: run}, nil
+	return &Tuner{spec: spec, tname: name, space: paramSpace, cfg: cfg, run: run, userResources: userRes}, nil
 }
 
 // ExperimentPath is StoragePath/Name.
@@ -202,7 +206,7 @@ func (e *experiment) ExploitTrial(t, donor *Trial, params Params) bool {
 	if donor.ckpt == nil || (t.Status != Paused && t.Status != Pending) {
 		return false
 	}
-	e.logExploit(t, donor, t.Params, params)
+	e.logExploit(t, donor, t.Last.Iteration(), t.Params, params)
 	t.Params, t.restore = params, donor.ckpt
 	e.writeParams(t)
 	e.dirty = true
@@ -211,8 +215,8 @@ func (e *experiment) ExploitTrial(t, donor *Trial, params Params) bool {
 
 // logExploit appends Ray's pbt_global.txt line: [target, clone,
 // target_iteration, clone_iteration, old_config, new_config].
-func (e *experiment) logExploit(t, donor *Trial, old, params Params) {
-	b, err := marshalTyped([]any{t.ID, donor.ID, t.Last.Iteration(), donor.ckpt.Iteration, map[string]any(old), map[string]any(params)})
+func (e *experiment) logExploit(t, donor *Trial, iter int, old, params Params) {
+	b, err := marshalTyped([]any{t.ID, donor.ID, iter, donor.ckpt.Iteration, map[string]any(old), map[string]any(params)})
 	if err != nil {
 		return
 	}
@@ -413,7 +417,7 @@ func (e *experiment) actorResources(p Params) Resources {
 }
 
 func (e *experiment) resourcesFor(p Params) Resources {
-	if e.t.spec.Resources != nil {
+	if e.t.spec.Resources != nil && !e.t.userResources {
 		return e.t.spec.Resources(p)
 	}
 	return e.t.cfg.ResourcesPerTrial
@@ -566,7 +570,6 @@ func (e *experiment) start(t *Trial) {
 	t.Status = Running
 	t.stopAsked, t.resumeAsked = false, false
 	t.Location = h.Location()
-	t.started = time.Now()
 	for k, v := range t.Resources {
 		e.used[k] += v
 	}
@@ -639,10 +642,20 @@ func (e *experiment) handle(ev event) {
 			e.log.Warn("tune: save checkpoint", "trial", ev.rt.t.ID, "err", ev.err)
 			return
 		}
-		if ev.ckpt != nil && ev.ckpt != ev.rt.t.ckpt {
-			ev.ckpt.Iteration, ev.ckpt.TimeTotal = ev.rt.iter, ev.rt.timeTotal
-			e.persist(ev.rt.t, ev.ckpt)
+		ck, t := ev.ckpt, ev.rt.t
+		if ck == nil || ck == t.ckpt {
+			return
 		}
+		if e.t.spec.Func != nil && ck.Iteration > 0 {
+			// A function trainable's Save hands back the checkpoint it last
+			// reported, already persisted when it was reported.
+			if t.ckpt != nil && t.ckpt.Iteration == ck.Iteration {
+				return
+			}
+		} else {
+			ck.Iteration, ck.TimeTotal = ev.rt.iter, ev.rt.timeTotal
+		}
+		e.persist(t, ck)
 	case evExited:
 		e.onExit(ev)
 	}
@@ -657,6 +670,9 @@ func (e *experiment) onResult(ev event) {
 	rt.itersSinceRestore++
 	rt.timeTotal += dur
 	rt.timeSinceRestore += dur
+	if loc := rt.h.Location(); loc != "" {
+		t.Location = loc
+	}
 	now := time.Now()
 	r := make(Result, len(ev.out.Metrics)+14)
 	for k, v := range ev.out.Metrics {
@@ -709,7 +725,7 @@ func (e *experiment) onResult(ev event) {
 		cmd.stop = true
 		rt.exit = exitExploit
 		rt.exploitParams, rt.exploitCkpt = d.NewParams, d.ExploitFrom.ckpt
-		e.logExploit(t, d.ExploitFrom, t.Params, d.NewParams)
+		e.logExploit(t, d.ExploitFrom, rt.iter, t.Params, d.NewParams)
 	case d.Action == Pause:
 		cmd.stop, cmd.save = true, true
 		rt.exit = exitPause
@@ -732,9 +748,6 @@ func (e *experiment) onResult(ev event) {
 	}
 	t.Last = r
 	t.finalWritten = stop
-	if loc := rt.h.Location(); loc != "" {
-		t.Location = loc
-	}
 	e.t.cfg.SearchAlg.OnTrialResult(t.ID, r)
 	for _, cb := range e.t.run.Callbacks {
 		cb.OnTrialResult(t, r)
@@ -873,8 +886,11 @@ func (e *experiment) state() *experimentState {
 	cfg := e.t.cfg
 	st := &experimentState{Version: stateVersion, Name: e.t.run.Name, ExperimentID: e.expID, Trainable: e.t.tname,
 		NumSamples: cfg.NumSamples, Metric: cfg.Metric, Mode: cfg.Mode, MaxConcurrent: cfg.MaxConcurrentTrials,
-		Resources: cfg.ResourcesPerTrial, Seed: cfg.Seed, Stop: e.stopMap, Checkpoint: e.t.run.Checkpoint,
+		Seed: cfg.Seed, Stop: e.stopMap, Checkpoint: e.t.run.Checkpoint,
 		Failure: e.t.run.Failure, SearchFinished: e.searchDone}
+	if e.t.userResources {
+		st.Resources = cfg.ResourcesPerTrial
+	}
 	for _, t := range e.trials {
 		ts := trialState{ID: t.ID, Index: t.Index, Name: e.t.tname + "_" + t.ID, Tag: t.Tag,
 			Dir: filepath.Base(t.Dir), Status: t.Status, Location: t.Location, NumFailures: t.NumFailures,

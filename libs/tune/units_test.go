@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -271,8 +273,9 @@ func TestConcurrencyBoundedByResourcesAndMax(t *testing.T) {
 		cpus, per float64
 		max, want int
 	}{{4, 2, 0, 2}, {4, 1, 3, 3}, {4, 1, 1, 1}} {
-		var cur, peak atomic.Int32
+		var cur, peak, started atomic.Int32
 		fn := func(ctx context.Context, p Params, s Session) error {
+			started.Add(1)
 			n := cur.Add(1)
 			defer cur.Add(-1)
 			for {
@@ -282,8 +285,8 @@ func TestConcurrencyBoundedByResourcesAndMax(t *testing.T) {
 				}
 			}
 			// Hold the slot across a report so overlapping trials are seen.
-			deadline := time.Now().Add(20 * time.Millisecond)
-			for time.Now().Before(deadline) && cur.Load() < int32(c.want) {
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) && cur.Load() < int32(c.want) && started.Load() < 6 {
 				time.Sleep(time.Millisecond)
 			}
 			return s.Report(ctx, Metrics{"v": 1}, nil)
@@ -449,5 +452,66 @@ func TestLastResultSkipsTornLine(t *testing.T) {
 	rs, _ := readResults(p)
 	if len(rs) != 2 {
 		t.Errorf("readResults kept %d lines, want 2", len(rs))
+	}
+}
+
+// pauseOnce pauses every trial once at iteration 3 and resumes paused
+// trials when the tuner is idle.
+type pauseOnce struct {
+	FIFOScheduler
+	paused map[string]bool
+}
+
+func (p *pauseOnce) OnTrialResult(_ Controller, t *Trial, r Result) Decision {
+	if r.Iteration() == 3 && !p.paused[t.ID] {
+		p.paused[t.ID] = true
+		return Decision{Action: Pause}
+	}
+	return Decision{}
+}
+
+func (p *pauseOnce) OnIdle(c Controller) {
+	for _, t := range c.Trials() {
+		c.ResumeTrial(t)
+	}
+}
+
+func TestPausedFunctionTrialResumesFromItsLastReportedCheckpoint(t *testing.T) {
+	// Checkpoints at iterations 2 and 4: the pause at 3 resumes from 2.
+	fn := func(ctx context.Context, p Params, s Session) error {
+		step := 0
+		if ck := s.Checkpoint(); ck != nil {
+			ck.DecodeJSON(&step)
+		}
+		for step < 5 {
+			step++
+			var ck *Checkpoint
+			if step%2 == 0 {
+				ck, _ = CheckpointJSON(step)
+			}
+			if err := s.Report(ctx, Metrics{"step": step}, ck); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tuner, _ := NewTuner(TrainFunc(fn), nil, Config{Scheduler: &pauseOnce{paused: map[string]bool{}}},
+		RunConfig{StoragePath: t.TempDir(), Name: "pause", NoPlot: true})
+	grid, err := tuner.Fit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := grid.Results[0].History()
+	var its, steps []int
+	for _, r := range h {
+		its = append(its, r.Iteration())
+		s, _ := r.Float("step")
+		steps = append(steps, int(s))
+	}
+	if fmt.Sprint(its) != "[1 2 3 3 4 5 5]" || fmt.Sprint(steps) != fmt.Sprint(its) {
+		t.Errorf("iterations %v, steps %v; want the resume to repeat iteration 3 from checkpoint 2", its, steps)
+	}
+	if n, _ := filepath.Glob(filepath.Join(grid.Results[0].Path, "checkpoint_*")); len(n) != 2 {
+		t.Errorf("checkpoints %v: the pause must not persist checkpoint 2 twice", n)
 	}
 }

@@ -37,11 +37,48 @@
 // version ProtocolVersion, gRPC only). A plugin binary serves one or more env
 // IDs (package sdk writes one in a few lines); the host starts one plugin
 // process per vector (MakePluginVector), so an env that crashes takes down
-// only its own vector. Everything is batched: one message carries the
-// actions of all N sub-envs and one carries their results, over a
-// bidirectional StepStream. The plugin side runs the same NewVector, so both
-// paths share every rule above, and errors cross the boundary as their
-// sentinels (errors.Is works on the host).
+// only its own vector. Everything is batched: one step carries the
+// actions of all N sub-envs and returns all their results. The plugin side
+// runs the same NewVector, so both paths share every rule above, and errors
+// cross the boundary as their sentinels (errors.Is works on the host).
+//
+// # Step transports
+//
+// Reset, Render, Close and the specs always travel over gRPC. Step has
+// three transports (PluginVector.Transport names the one in use):
+//
+//   - shm/1 (TransportShm, the default): the batch arrays live in a memfd
+//     that the plugin maps and hands to the host (SCM_RIGHTS) over a unix
+//     socket of its own, and a step is a seq handshake in that shared
+//     memory. Each side polls for the other's seq for up to 50 µs (yielding
+//     the CPU between polls) before it sleeps in a blocking read of the
+//     socket; the other side rings that socket only when the sleeper said
+//     it sleeps. A step between two running processes thus makes no system
+//     call; infos and env errors follow in a frame on the socket. See
+//     shm.go for the layout and the frames.
+//   - grpc-stream (TransportStream): one message each way over the
+//     bidirectional StepStream; used by plugins that ignore the shm offer
+//     (written before it, or in a language without it), and after a step
+//     interrupted by its context until the reset that must follow offers a
+//     new shm channel (AttachFastTransport).
+//   - grpc-unary (TransportUnary, HostOptions.UnaryStep): one unary call per
+//     step, for plugins that cannot stream.
+//
+// The transport is negotiated in MakeVector without a new protocol
+// version: the host offers shm/1 in MakeVectorRequest.fast_transport (a
+// random abstract socket name and a token); a plugin that knows the offer
+// connects, sends the token and the memfd, then answers with transport
+// "shm/1"; one that does not know the field ignores it and answers "", and
+// the host steps over the stream. The host drops a connection with a wrong
+// token or another uid, and falls back to gRPC if attaching fails. Every
+// plugin built with package sdk (or NewServer) gets shm/1 automatically.
+//
+// The shm wait honours the same rules as gRPC: a step's context shuts the
+// socket down, so a hung plugin returns the context's error (the vector
+// then needs a reset); a plugin that dies closes
+// its end, so the wait returns ErrPluginCrashed at once. Nothing is left on
+// the filesystem (the socket is abstract, the memory a memfd), and the
+// memory goes away with the last process that maps it.
 //
 // A plugin never outlives its host: the child gets Pdeathsig=SIGKILL and its
 // own process group (killed on Close), and the SDK's watchdog exits when the
@@ -65,28 +102,45 @@
 // # In process or subprocess: the default
 //
 // The design asks for the subprocess as the default unless measurement says
-// otherwise. It does, for the built-in envs. BenchmarkVectorStep, classic
-// CartPole-v1 (Gymnasium-exact), no infos, medians of 5 runs on the shared
-// 2-core build VM (AMD EPYC, go1.26.8; load average 3-12 from other builds,
-// so ±30%); time per batched step and sub-env steps per second:
+// otherwise, and with shm/1 it no longer does for the rollout case (N in the
+// hundreds): Registry.Make runs the built-in envs in the built-in plugin
+// by default, and in process with MakeOptions.InProcess or
+// RegistryConfig.BuiltinInProcess. Third-party envs always run in their
+// plugin process.
 //
-//	path                N=1                N=16               N=256
-//	in process          77 ns, 13.0M/s     2.2 µs, 7.3M/s     59 µs, 4.4M/s (best 34 µs, 7.5M/s)
-//	plugin (stream)     55 µs, 18k/s       93 µs, 172k/s      146 µs, 1.76M/s
-//	plugin (unary)      134 µs, 7.5k/s     134 µs, 120k/s     191 µs, 1.34M/s
+// BenchmarkPluginRatio, classic CartPole-v1 (Gymnasium-exact), no infos,
+// the in-process vector and the plugin (shm/1) stepped in the same process,
+// interleaved in chunks of 16 steps so that machine noise hits both alike;
+// medians of 10 runs on the shared 2-core build VM (AMD EPYC, go1.26.8, load
+// average 8-10 from other builds), sub-env steps per second:
 //
-// Single-env step latency through the plugin stream
-// (BenchmarkPluginStepLatency): p50 41-52 µs. The plugin path meets the
-// latency goal (≤ 100 µs) and the throughput goal (≥ 1M steps/s at
-// N=256), but reaches 24-40% of the in-process rate at N=256 (goal 50%)
-// and 0.1% at N=1: a round trip costs ~50 µs whatever the batch (gRPC over
-// a unix socket: HTTP/2 framing, goroutine hand-offs and syscalls on both
-// sides), while 256 CartPole steps cost 34-59 µs. The stream is ~2× cheaper
-// than unary calls at small N, so Step uses it.
+//	N      in process    plugin (shm/1)   plugin / in process (min-max)
+//	1      10.7M/s       229k/s (4.4 µs)  2.3% (1.7-3.8%)
+//	16     11.8M/s       3.11M/s          27% (23-36%)
+//	256    11.6M/s       8.17M/s          71% (56-77%)
 //
-// So Registry.Make runs the built-in envs (goray's own pure Go code) in
-// process by default, and in the built-in plugin with MakeOptions.Subprocess
-// or RegistryConfig.BuiltinSubprocess, for crash isolation. Third-party envs
-// always run in their plugin process. Gymnasium itself, for scale: 5.7 µs
-// per step single-env, ~6.8M steps/s at N=256 with numpy's vector CartPole.
+// go test -run '^$' -bench PluginRatio -count=10 ./plugins/envs/
+//
+// An earlier set of 8 runs gave 1.8%, 14% and 71% (65-77%); at the
+// heaviest load single runs at N=256 dipped to 27%, when the plugin
+// process waited for a CPU behind other builds. The in-process path never
+// waits for a second process to be scheduled, which is what the plugin
+// pays for on a busy machine.
+//
+// The old transports, from BenchmarkVectorStep (separate runs, so noisier):
+// the gRPC stream takes ~60 µs per step at N=1 (16k steps/s) and ~125 µs at
+// N=256 (2.0M/s); unary calls ~110 µs and ~210-250 µs
+// (1.0-1.2M/s). Before shm/1 the stream was the default and reached 24-40%
+// at N=256, below the goal of 50%. Single-env step latency through shm/1
+// (BenchmarkPluginStepLatency): p50 1-3 µs, p99 4-27 µs (goal ≤ 100 µs).
+//
+// Where the plugin's time goes at N=256: the 256 CartPole steps themselves
+// (the same code as in process, ~20 µs), two copies of the batch (host →
+// shared memory → host, ~1-2 µs) and the handshake, which costs ~1 µs when
+// both processes are running and a scheduler wake-up (5-20 µs on this VM)
+// when one had to sleep. At N=1 and N=16 the handshake dominates, so a
+// small vector that does not need crash isolation is much faster in
+// process: use MakeOptions.InProcess there. Gymnasium itself, for scale:
+// 5.7 µs per step single-env, ~6.8M steps/s at N=256 with numpy's vector
+// CartPole.
 package envs

@@ -368,6 +368,7 @@ type PluginVector struct {
 	vecID     uint64
 	spec      Spec
 	fast      *shmClient // the shm/1 channel, when the plugin attached one
+	reattach  bool       // an interrupted step dropped fast: offer it again at the next Reset
 	stream    grpc.BidiStreamingClient[envv1.StepRequest, envv1.Batch]
 	cancel    context.CancelFunc // ends the stream
 	req       envv1.StepRequest
@@ -408,39 +409,25 @@ func (v *PluginVector) start(ctx context.Context) error {
 	}
 	req := &envv1.MakeVectorRequest{Id: v.cfg.ID, NumEnvs: int64(v.cfg.NumEnvs),
 		KwargsJson: kw, AutoresetMode: string(v.cfg.Mode), NoInfos: v.cfg.NoInfos}
-	var offer *shmOffer
-	if !v.opts.UnaryStep && !v.opts.NoFastTransport {
-		if offer, err = newShmOffer(); err != nil {
-			v.opts.logger().Debug("env plugin: cannot offer the shm transport", "env", v.cfg.ID, "err", err)
-			offer = nil
-		} else {
-			defer offer.close()
-			req.FastTransport = offer.proto()
+	var resp *envv1.MakeVectorResponse
+	v.negotiate(ctx, func(ft *envv1.FastTransport) (string, error) {
+		req.FastTransport = ft
+		resp, err = p.rpc.MakeVector(ctx, req)
+		if err != nil {
+			return "", err
 		}
-	}
-	resp, err := p.rpc.MakeVector(ctx, req)
+		// The spec must be known before the layout can be checked.
+		v.proc, v.vecID = p, resp.GetVectorId()
+		v.spec = specFromProto(resp.GetSpec(), v.bin.name())
+		return resp.GetTransport(), nil
+	})
 	if err != nil {
 		p.kill()
+		v.proc = nil
 		return v.fail(p.rpcError(err))
 	}
-	v.proc, v.vecID = p, resp.GetVectorId()
-	v.spec = specFromProto(resp.GetSpec(), v.bin.name())
 	n := v.cfg.NumEnvs
-	if offer != nil && resp.GetTransport() == TransportShm {
-		deadline := time.Now().Add(5 * time.Second)
-		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-			deadline = d
-		}
-		fast, err := offer.accept(deadline, n, n*v.spec.ObservationSpace.FlatDim(), n*v.spec.ActionSpace.FlatDim())
-		if err != nil {
-			// The plugin's end sees the listener close and gives up; the
-			// vector it made steps over gRPC.
-			v.opts.logger().Warn("env plugin: shm transport failed to attach, stepping over gRPC",
-				"env", v.cfg.ID, "plugin", v.bin.name(), "err", err)
-		} else {
-			v.fast = fast
-		}
-	}
+	v.reattach = false
 	v.batch = Batch{Obs: make([]float64, n*v.spec.ObservationSpace.FlatDim()), Rewards: make([]float64, n),
 		Terminated: make([]bool, n), Truncated: make([]bool, n)}
 	if !v.cfg.NoInfos {
@@ -466,6 +453,46 @@ func (v *PluginVector) openStream() error {
 	}
 	v.stream, v.cancel = stream, cancel
 	return nil
+}
+
+// negotiate offers the plugin the shm transport through call (MakeVector or
+// AttachFastTransport), which returns the transport the plugin attached,
+// and sets v.fast when it is shm/1. Without an offer to make (UnaryStep,
+// NoFastTransport, no socket) call gets a nil offer. Any failure to attach
+// leaves v.fast nil: Step then uses gRPC.
+func (v *PluginVector) negotiate(ctx context.Context, call func(*envv1.FastTransport) (string, error)) {
+	var offer *shmOffer
+	if !v.opts.UnaryStep && !v.opts.NoFastTransport {
+		var err error
+		if offer, err = newShmOffer(); err != nil {
+			v.opts.logger().Debug("env plugin: cannot offer the shm transport", "env", v.cfg.ID, "err", err)
+			offer = nil
+		} else {
+			defer offer.close()
+		}
+	}
+	var ft *envv1.FastTransport
+	if offer != nil {
+		ft = offer.proto()
+	}
+	transport, err := call(ft)
+	if err != nil || offer == nil || transport != TransportShm {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	n := v.cfg.NumEnvs
+	fast, err := offer.accept(ctx, deadline, n, n*v.spec.ObservationSpace.FlatDim(), n*v.spec.ActionSpace.FlatDim())
+	if err != nil {
+		// The plugin's end sees the listener close and gives up; the
+		// vector steps over gRPC.
+		v.opts.logger().Warn("env plugin: shm transport failed to attach, stepping over gRPC",
+			"env", v.cfg.ID, "plugin", v.bin.name(), "err", err)
+		return
+	}
+	v.fast = fast
 }
 
 // Transport names how Step reaches the plugin now: TransportShm,
@@ -557,6 +584,25 @@ func (v *PluginVector) Reset(ctx context.Context, seeds []int64, options map[str
 		return nil, err
 	}
 	v.needReset = false
+	if v.reattach {
+		v.reattach = false
+		v.negotiate(ctx, func(ft *envv1.FastTransport) (string, error) {
+			if ft == nil {
+				return "", nil
+			}
+			r, err := v.proc.rpc.AttachFastTransport(ctx, &envv1.AttachFastTransportRequest{VectorId: v.vecID, FastTransport: ft})
+			if err != nil {
+				// Unimplemented (a plugin from before the call) or a
+				// failure: the vector keeps stepping over the stream.
+				v.opts.logger().Debug("env plugin: shm transport not re-attached", "env", v.cfg.ID, "err", err)
+				return "", err
+			}
+			return r.GetTransport(), nil
+		})
+		if v.fast != nil {
+			v.closeStream()
+		}
+	}
 	return &v.batch, nil
 }
 
@@ -638,9 +684,10 @@ func (v *PluginVector) stepShm(ctx context.Context, actions []float64) (*Batch, 
 	status, err := c.step(len(actions))
 	if stop != nil && !stop() {
 		// ctx fired: the channel is shut down whatever happened, and the
-		// step may or may not have run. Later steps use the gRPC stream.
+		// step may or may not have run. Steps use the gRPC stream until
+		// the Reset that must follow offers a new channel.
 		v.dropFast()
-		v.needReset = true
+		v.needReset, v.reattach = true, true
 		return nil, v.fail(fmt.Errorf("step interrupted: %w", ctx.Err()))
 	}
 	if err != nil {

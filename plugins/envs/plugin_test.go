@@ -449,10 +449,18 @@ func TestRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer def.Close()
-	if _, ok := def.(*envs.PluginVector); ok {
-		t.Fatal("the default path for a built-in env is the plugin; the package doc says in-process")
+	if pv, ok := def.(*envs.PluginVector); !ok || pv.Transport() != envs.TransportShm {
+		t.Fatalf("the default path for a built-in env made %T; the package doc says the plugin over shm", def)
 	}
-	for _, v := range []envs.VectorEnv{def, sub} {
+	in, err := r.Make(ctx, cfg, envs.MakeOptions{InProcess: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if _, ok := in.(*envs.PluginVector); ok {
+		t.Fatal("MakeOptions.InProcess made the plugin vector")
+	}
+	for _, v := range []envs.VectorEnv{def, sub, in} {
 		b, err := v.Reset(ctx, envs.SeedsFrom(3, 2), nil)
 		if err != nil || b.Obs[0] != 0 {
 			t.Fatalf("%T reset: %v %v", v, b, err)
@@ -521,9 +529,9 @@ func TestWatchdogConnectionDrop(t *testing.T) {
 	}
 }
 
-func TestRegistryBuiltinSubprocessConfig(t *testing.T) {
+func TestRegistryBuiltinInProcessConfig(t *testing.T) {
 	ctx := testCtx(t)
-	r, err := envs.NewRegistry(envs.RegistryConfig{BuiltinPlugin: testExe(t), Builtin: testenv.Factories(), BuiltinSubprocess: true})
+	r, err := envs.NewRegistry(envs.RegistryConfig{BuiltinPlugin: testExe(t), Builtin: testenv.Factories(), BuiltinInProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,22 +541,23 @@ func TestRegistryBuiltinSubprocessConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	if _, ok := v.(*envs.PluginVector); !ok || v.Spec().Plugin != envs.BuiltinPluginName {
-		t.Fatalf("with builtin_subprocess the default made %T from %q, want the built-in plugin", v, v.Spec().Plugin)
+	if _, ok := v.(*envs.PluginVector); ok {
+		t.Fatalf("with builtin_in_process the default made %T, want the in-process vector", v)
 	}
-	in, err := r.Make(ctx, cfg, envs.MakeOptions{InProcess: true})
+	sub, err := r.Make(ctx, cfg, envs.MakeOptions{Subprocess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
-	if _, ok := in.(*envs.PluginVector); ok {
-		t.Fatal("MakeOptions.InProcess did not override builtin_subprocess")
+	defer sub.Close()
+	if _, ok := sub.(*envs.PluginVector); !ok || sub.Spec().Plugin != envs.BuiltinPluginName {
+		t.Fatalf("MakeOptions.Subprocess made %T from %q, want the built-in plugin over builtin_in_process", sub, sub.Spec().Plugin)
 	}
 }
 
 // TestPluginStepHonoursContext: a step stuck in a slow env returns when its
 // context ends, on every transport; the vector then wants a reset, and
-// works again after it (shm falls back to the gRPC stream).
+// works again after it (shm steps over the gRPC stream until that reset
+// attaches a new shm channel).
 func TestPluginStepHonoursContext(t *testing.T) {
 	for _, transport := range transports {
 		t.Run(transport, func(t *testing.T) { testStepHonoursContext(t, transport) })
@@ -574,14 +583,20 @@ func testStepHonoursContext(t *testing.T, transport string) {
 	if _, err := v.Step(ctx, []float64{1}); !errors.Is(err, envs.ErrResetNeeded) {
 		t.Fatalf("step after an interrupted step = %v, want ErrResetNeeded", err)
 	}
+	if want := map[string]string{envs.TransportShm: envs.TransportStream}[transport]; want != "" && v.Transport() != want {
+		t.Fatalf("transport after an interrupted %s step = %s, want %s", transport, v.Transport(), want)
+	}
 	if _, err := v.Reset(ctx, []int64{1}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := v.Step(ctx, []float64{2}); err != nil || b.Obs[0] != 1 || b.Rewards[0] != 2 {
 		t.Fatalf("step after reset: %v %v", b, err)
 	}
-	if want := map[string]string{envs.TransportShm: envs.TransportStream}[transport]; want != "" && v.Transport() != want {
-		t.Fatalf("transport after an interrupted %s step = %s, want %s", transport, v.Transport(), want)
+	if v.Transport() != transport {
+		t.Fatalf("transport after the reset = %s, want %s again", v.Transport(), transport)
+	}
+	if b, err := v.Step(ctx, []float64{1}); err != nil || b.Obs[0] != 2 || b.Rewards[0] != 1 {
+		t.Fatalf("second step after reset: %v %v", b, err)
 	}
 }
 
@@ -637,7 +652,6 @@ func TestCartPoleGoldenBothPaths(t *testing.T) {
 // and demands bit-identical batches: every space, info type and autoreset
 // crosses the protocol unchanged.
 func TestClassicEnvsThroughPlugin(t *testing.T) {
-	ctx := testCtx(t)
 	steps := 150
 	if testing.Short() {
 		steps = 30
@@ -645,7 +659,7 @@ func TestClassicEnvsThroughPlugin(t *testing.T) {
 	for id, f := range classic.Factories() {
 		for _, noInfos := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/noinfos=%v", id, noInfos), func(t *testing.T) {
-				testClassicThroughPlugin(ctx, t, id, f, noInfos, steps)
+				testClassicThroughPlugin(testCtx(t), t, id, f, noInfos, steps)
 			})
 		}
 	}

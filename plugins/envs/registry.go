@@ -39,11 +39,13 @@ type RegistryConfig struct {
 	// plugin. Empty means $GORAY_BUILTIN_PLUGIN, else this executable
 	// re-executed with GORAY_ENV_PLUGIN=builtin.
 	BuiltinPlugin string `toml:"builtin_plugin"`
-	// BuiltinSubprocess runs the built-in envs in the built-in plugin
-	// process by default (crash isolation) instead of in the calling
-	// process. The default is in-process because it measured 7× (N=256) to
-	// 1000× (N=1) faster; see the package doc.
-	BuiltinSubprocess bool `toml:"builtin_subprocess"`
+	// BuiltinInProcess runs the built-in envs inside the calling process by
+	// default instead of in the built-in plugin process. The subprocess is
+	// the default (crash isolation); with the shared-memory transport it
+	// steps CartPole at ~71% of the in-process rate at N=256, but ~15-27%
+	// at N=16 and ~2% at N=1 (see the package doc), so small vectors that
+	// need no isolation may want this.
+	BuiltinInProcess bool `toml:"builtin_in_process"`
 
 	// Builtin are the in-process factories of the built-in envs (the
 	// envplugin package fills in the classic envs).
@@ -64,13 +66,14 @@ func (c RegistryConfig) Validate() error {
 }
 
 // MakeOptions choose the path of one Make; they override
-// RegistryConfig.BuiltinSubprocess. Envs of external plugins always run in
+// RegistryConfig.BuiltinInProcess. Envs of external plugins always run in
 // their plugin.
 type MakeOptions struct {
 	// InProcess runs a built-in env inside the calling process (the fast
-	// path).
+	// path, without crash isolation).
 	InProcess bool
-	// Subprocess runs a built-in env in the built-in plugin process.
+	// Subprocess runs a built-in env in the built-in plugin process (the
+	// default unless RegistryConfig.BuiltinInProcess is set).
 	Subprocess bool
 }
 
@@ -282,10 +285,13 @@ func (r *Registry) lookup(ctx context.Context, id string) (entry, error) {
 	return e, nil
 }
 
-// Make makes a vector of cfg.ID. Built-in envs run in process unless the
-// subprocess was asked for (MakeOptions.Subprocess, or
-// RegistryConfig.BuiltinSubprocess without MakeOptions.InProcess); other
-// envs run in their plugin. The plugin-path VectorEnv is a *PluginVector,
+// Make makes a vector of cfg.ID. Built-in envs run in the built-in plugin
+// process unless the in-process path was asked for (MakeOptions.InProcess,
+// or RegistryConfig.BuiltinInProcess without MakeOptions.Subprocess); other
+// envs run in their plugin. The built-in plugin is this executable
+// re-executed, so a program that makes built-in envs must call
+// envplugin.ServeBuiltinIfRequested first thing in main and TestMain (or
+// set GORAY_BUILTIN_PLUGIN to a goray binary). The plugin-path VectorEnv is a *PluginVector,
 // which also implements Restarter.
 func (r *Registry) Make(ctx context.Context, cfg VectorConfig, opts MakeOptions) (VectorEnv, error) {
 	if err := cfg.Validate(); err != nil {
@@ -295,7 +301,7 @@ func (r *Registry) Make(ctx context.Context, cfg VectorConfig, opts MakeOptions)
 	if err != nil {
 		return nil, err
 	}
-	inProcess := opts.InProcess || (!opts.Subprocess && !r.cfg.BuiltinSubprocess)
+	inProcess := opts.InProcess || (!opts.Subprocess && r.cfg.BuiltinInProcess)
 	if e.factory != nil && inProcess {
 		return NewVector(e.factory, cfg)
 	}

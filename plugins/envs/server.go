@@ -49,8 +49,45 @@ type serverVector struct {
 	mu     sync.Mutex
 	vec    VectorEnv
 	out    envv1.Batch
-	closed bool       // CloseVector ran; the shm goroutine must not step
+	closed bool // CloseVector ran; the shm goroutine must not step
+
+	// fastMu guards fast, apart from mu: stopping the shm goroutine waits
+	// for a step it is running, which holds mu.
+	fastMu sync.Mutex
 	fast   *shmServer // the attached shm/1 channel, if any
+}
+
+// attach connects the vector to the host's fast transport offer, replacing
+// the channel it had. It returns the transport attached ("" for none).
+func (sv *serverVector) attach(ft *envv1.FastTransport, logger *slog.Logger, id string) string {
+	if ft == nil || !slices.Contains(ft.GetTransports(), TransportShm) {
+		return ""
+	}
+	sv.fastMu.Lock()
+	defer sv.fastMu.Unlock()
+	if sv.fast != nil {
+		sv.fast.stop()
+		sv.fast = nil
+	}
+	spec := sv.vec.Spec()
+	n := sv.vec.NumEnvs()
+	fast, err := attachShmServer(ft, sv, n, n*spec.ObservationSpace.FlatDim(), n*spec.ActionSpace.FlatDim())
+	if err != nil {
+		logger.Warn("env plugin: shm transport unavailable, stepping over gRPC", "env", id, "err", err)
+		return ""
+	}
+	sv.fast = fast
+	return TransportShm
+}
+
+// detach stops the fast channel, if any.
+func (sv *serverVector) detach() {
+	sv.fastMu.Lock()
+	defer sv.fastMu.Unlock()
+	if sv.fast != nil {
+		sv.fast.stop()
+		sv.fast = nil
+	}
 }
 
 // statusError turns an env error into a gRPC status that carries its
@@ -122,18 +159,9 @@ func (s *server) MakeVector(_ context.Context, req *envv1.MakeVectorRequest) (*e
 	sv := &serverVector{vec: vec}
 	spec := vec.Spec()
 	spec.ID = req.GetId()
-	var transport string
-	if ft := req.GetFastTransport(); ft != nil && slices.Contains(ft.GetTransports(), TransportShm) {
-		// The channel is up (connected, hello sent) before we answer, so
-		// the host can accept it as soon as it reads the response.
-		n := vec.NumEnvs()
-		fast, err := attachShmServer(ft, sv, n, n*spec.ObservationSpace.FlatDim(), n*spec.ActionSpace.FlatDim())
-		if err != nil {
-			s.logger.Warn("env plugin: shm transport unavailable, stepping over gRPC", "env", req.GetId(), "err", err)
-		} else {
-			sv.fast, transport = fast, TransportShm
-		}
-	}
+	// The channel is up (connected, hello sent) before we answer, so the
+	// host can accept it as soon as it reads the response.
+	transport := sv.attach(req.GetFastTransport(), s.logger, req.GetId())
 	s.mu.Lock()
 	s.next++
 	id := s.next
@@ -264,9 +292,7 @@ func (s *server) CloseVector(_ context.Context, req *envv1.CloseVectorRequest) (
 	if !ok {
 		return &envv1.CloseVectorResponse{}, nil
 	}
-	if v.fast != nil {
-		v.fast.stop() // before taking v.mu: a step in flight finishes first
-	}
+	v.detach() // before taking v.mu: a step in flight finishes first
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.closed = true
@@ -274,6 +300,14 @@ func (s *server) CloseVector(_ context.Context, req *envv1.CloseVectorRequest) (
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &envv1.CloseVectorResponse{}, nil
+}
+
+func (s *server) AttachFastTransport(_ context.Context, req *envv1.AttachFastTransportRequest) (*envv1.AttachFastTransportResponse, error) {
+	v, err := s.vector(req.GetVectorId())
+	if err != nil {
+		return nil, err
+	}
+	return &envv1.AttachFastTransportResponse{Transport: v.attach(req.GetFastTransport(), s.logger, "")}, nil
 }
 
 // innerMessage drops the EnvError prefix: the host wraps the message in its

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +24,10 @@ import (
 // whatever the batch (HTTP/2 framing, protobuf, goroutine hand-offs and
 // netpoller wake-ups on both sides), which held the plugin path at 24-40%
 // of the in-process rate at N=256. Here the batch arrays live in a memfd
-// mapped by both processes and a step is one 24-byte frame each way over a
-// dedicated unix stream socket, read and written with blocking syscalls so
-// that the kernel wakes the waiting thread directly.
+// mapped by both processes, a step is a handshake of two seq words in that
+// memory, and a dedicated unix stream socket (blocking syscalls, no
+// netpoller) wakes a side that went to sleep, carries what does not fit the
+// fixed layout (infos, errors) and tells each side when the other is gone.
 //
 // Negotiation (MakeVectorRequest.fast_transport): the host listens on a
 // random abstract unix socket and sends its name and a random token. A
@@ -40,30 +39,42 @@ import (
 // steps over StepStream as before; any failure to attach falls back the
 // same way.
 //
-// Memory layout (offsets in bytes, all float64 little-endian as the host):
+// Memory layout (offsets in bytes, values in the host's byte order):
 //
-//	control     [0, 128): the host's request seq (u64 at 0) and the plugin's
-//	            reply seq (u64 at 64), on separate cache lines
+//	control     [0, 128): the host's words on the first cache line (request
+//	            seq u64 at 0, number of actions u64 at 8, plugin-sleeping
+//	            u32 at 16, written by the plugin), the plugin's on the second
+//	            (reply seq u64 at 64, status u32 at 72, payload length u64
+//	            at 80, host-sleeping u32 at 88, written by the host)
 //	actions     [128, +8·actCap)
 //	obs         [+0, 8·obsLen)
 //	rewards     [+0, 8·n)
 //	terminated  [+0, n)  one byte per sub-env, 0 or 1
 //	truncated   [+0, n)
 //
-// Frames (little-endian): a request is op u32 (1 = step), reserved u32,
-// seq u64, number of actions u64; a reply is status u32 (0 = ok, 1 = env
-// error), reserved u32, seq u64, payload length u64, followed by the
-// payload: an encoded goray.env.v1.Batch that carries only infos (status
-// 0) or error (status 1). Observations, rewards and flags are in the
-// shared memory. The socket closing is the plugin (or host) going away.
+// A step is a seq handshake in the control block: the host writes the
+// actions and publishes the request seq; the plugin steps, writes the
+// results and publishes the reply seq with the status. Each side polls for
+// the other's seq for a short while (shmSpin) and then goes to sleep in a
+// blocking read(2) of the socket, after raising its sleeping flag; the
+// other side writes a frame to the socket (a doorbell) only when it sees
+// that flag. Setting one's flag and then re-reading the other's seq, against
+// publishing one's seq and then reading the other's flag, with sequentially
+// consistent atomics, means a wake-up is never lost (the worst case is a
+// spare doorbell, which the reader skips by its seq). So when both sides
+// are running a step costs no system call at all, and a sleeping peer costs
+// one write; a sleeping thread costs a scheduler wake-up (an IPI, often a
+// VM exit) per step, which was more than the step of 256 CartPoles.
 //
-// Each side publishes the seq of the frame it has just written in the
-// control block, and the other spins on it for a short while (shmSpin)
-// before it blocks in read(2): a sleeping thread costs a scheduler
-// wake-up (an IPI and often a VM exit on a virtual machine) on every
-// step, more than the step of 256 CartPoles. The frames stay the source of
-// truth: the spin only decides when to read, so a dead peer, a missed hint
-// or a long step all end in the blocking read.
+// Frames (little-endian): a request doorbell is op u32 (1 = step),
+// reserved u32, seq u64, number of actions u64; a reply is status u32
+// (0 = ok, 1 = env error), reserved u32, seq u64, payload length u64,
+// followed by the payload: an encoded goray.env.v1.Batch that carries only
+// infos (status 0) or error (status 1). A reply with a payload is always
+// sent as a frame (and consumed by the host), since the payload is not in
+// the shared memory. The socket closing is the plugin (or host) going
+// away: a blocked read returns at once, which is how a crash, a hang (the
+// host's ctx shuts the socket down) or a host exit end a wait.
 const (
 	// TransportShm is the shared-memory step transport, version 1.
 	TransportShm = "shm/1"
@@ -88,17 +99,17 @@ type shmLayout struct {
 // shmSpin bounds how long a side polls the control block before it blocks.
 // It covers the plugin's turn-around between steps and a step of a few
 // hundred sub-envs; longer waits (a slow env, the host's policy) sleep.
-var shmSpin = func() time.Duration {
-	if v, err := strconv.Atoi(os.Getenv("GORAY_SHM_SPIN_US")); err == nil {
-		return time.Duration(v) * time.Microsecond
-	}
-	return 50 * time.Microsecond
-}()
+const shmSpin = 50 * time.Microsecond
 
 const (
-	shmReqSeqOff  = 0
-	shmRespSeqOff = 64
-	shmCtlLen     = 128
+	shmReqSeqOff      = 0
+	shmReqNActOff     = 8
+	shmPluginSleepOff = 16
+	shmRespSeqOff     = 64
+	shmRespStatusOff  = 72
+	shmRespLenOff     = 80
+	shmHostSleepOff   = 88
+	shmCtlLen         = 128
 )
 
 func (l shmLayout) actOff() int   { return shmCtlLen }
@@ -114,9 +125,10 @@ func (l shmLayout) size() int {
 
 // shmViews are typed slices over a mapping.
 type shmViews struct {
-	reqSeq, respSeq *uint64
-	act, obs, rew   []float64
-	term, trunc     []byte
+	reqSeq, reqNAct, respSeq, respLen  *uint64
+	pluginSleep, respStatus, hostSleep *uint32
+	act, obs, rew                      []float64
+	term, trunc                        []byte
 }
 
 func (l shmLayout) views(mem []byte) shmViews {
@@ -127,25 +139,33 @@ func (l shmLayout) views(mem []byte) shmViews {
 		return unsafe.Slice((*float64)(unsafe.Pointer(&mem[off])), n)
 	}
 	return shmViews{
-		reqSeq:  (*uint64)(unsafe.Pointer(&mem[shmReqSeqOff])),
-		respSeq: (*uint64)(unsafe.Pointer(&mem[shmRespSeqOff])),
-		act:     f64(l.actOff(), l.actCap), obs: f64(l.obsOff(), l.obsLen), rew: f64(l.rewOff(), l.n),
+		reqSeq:      (*uint64)(unsafe.Pointer(&mem[shmReqSeqOff])),
+		reqNAct:     (*uint64)(unsafe.Pointer(&mem[shmReqNActOff])),
+		pluginSleep: (*uint32)(unsafe.Pointer(&mem[shmPluginSleepOff])),
+		respSeq:     (*uint64)(unsafe.Pointer(&mem[shmRespSeqOff])),
+		respStatus:  (*uint32)(unsafe.Pointer(&mem[shmRespStatusOff])),
+		respLen:     (*uint64)(unsafe.Pointer(&mem[shmRespLenOff])),
+		hostSleep:   (*uint32)(unsafe.Pointer(&mem[shmHostSleepOff])),
+		act:         f64(l.actOff(), l.actCap), obs: f64(l.obsOff(), l.obsLen), rew: f64(l.rewOff(), l.n),
 		term: mem[l.termOff() : l.termOff()+l.n], trunc: mem[l.truncOff() : l.truncOff()+l.n],
 	}
 }
 
-// spinUntil polls *seq until it reaches want or shmSpin has passed.
-func spinUntil(seq *uint64, want uint64) {
+// spinUntil polls *seq until it reaches want (true) or shmSpin has passed
+// (false). It yields the CPU between polls: on a busy machine the peer may
+// be queued on this very CPU, and a tight loop would keep it from running.
+func spinUntil(seq *uint64, want uint64) bool {
 	if atomic.LoadUint64(seq) >= want {
-		return
+		return true
 	}
 	start := time.Now()
 	for atomic.LoadUint64(seq) < want {
 		if time.Since(start) > shmSpin {
-			return
+			return false
 		}
 		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
+	return true
 }
 
 // errShmClosed: the other end of the fast channel went away.
@@ -260,8 +280,11 @@ func (o *shmOffer) close() { unix.Close(o.fd) }
 // accept takes the plugin's connection, which it made before answering
 // MakeVector (so it is already queued), and maps the memfd it sent.
 // Connections with another uid or a wrong token are dropped.
-func (o *shmOffer) accept(deadline time.Time, n, obsLen, actLen int) (*shmClient, error) {
+func (o *shmOffer) accept(ctx context.Context, deadline time.Time, n, obsLen, actLen int) (*shmClient, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			return nil, errors.New("shm transport: plugin did not connect")
@@ -366,46 +389,88 @@ func attachHost(fd int, token []byte, n, obsLen, actLen int) (*shmClient, error)
 	return c, nil
 }
 
-// step sends one step request for the actions already in c.v.act[:nAct]
-// and waits for the reply. It returns the reply status; the payload (if
-// any) is decoded into c.msg. interrupt() from another goroutine ends the
-// wait with errShmClosed.
+// step publishes one step request for the actions already in
+// c.v.act[:nAct] and waits for the reply. It returns the reply status; the
+// payload (if any) is decoded into c.msg. interrupt() from another
+// goroutine ends a sleeping wait with errShmClosed.
 func (c *shmClient) step(nAct int) (uint32, error) {
 	c.seq++
 	le := binary.LittleEndian
-	le.PutUint32(c.hdr[0:], shmOpStep)
-	le.PutUint32(c.hdr[4:], 0)
-	le.PutUint64(c.hdr[8:], c.seq)
-	le.PutUint64(c.hdr[16:], uint64(nAct))
-	if err := c.sock.writeFull(c.hdr[:]); err != nil {
-		return 0, err
-	}
+	atomic.StoreUint64(c.v.reqNAct, uint64(nAct))
 	atomic.StoreUint64(c.v.reqSeq, c.seq)
-	spinUntil(c.v.respSeq, c.seq)
-	if err := c.sock.readFull(c.hdr[:]); err != nil {
-		return 0, err
-	}
-	status, seq, plen := le.Uint32(c.hdr[0:]), le.Uint64(c.hdr[8:]), le.Uint64(c.hdr[16:])
-	if seq != c.seq {
-		return 0, fmt.Errorf("shm transport: reply to step %d, want %d", seq, c.seq)
-	}
-	if plen > maxMsg {
-		return 0, fmt.Errorf("shm transport: reply payload of %d bytes", plen)
+	if atomic.LoadUint32(c.v.pluginSleep) != 0 {
+		le.PutUint32(c.hdr[0:], shmOpStep)
+		le.PutUint32(c.hdr[4:], 0)
+		le.PutUint64(c.hdr[8:], c.seq)
+		le.PutUint64(c.hdr[16:], uint64(nAct))
+		if err := c.sock.writeFull(c.hdr[:]); err != nil {
+			return 0, err
+		}
 	}
 	c.msg.Reset()
+	if !spinUntil(c.v.respSeq, c.seq) {
+		atomic.StoreUint32(c.v.hostSleep, 1)
+		for atomic.LoadUint64(c.v.respSeq) < c.seq {
+			done, status, err := c.readReply()
+			if err != nil {
+				return 0, err
+			}
+			if done {
+				atomic.StoreUint32(c.v.hostSleep, 0)
+				return status, nil
+			}
+		}
+		atomic.StoreUint32(c.v.hostSleep, 0)
+	}
+	if atomic.LoadUint64(c.v.respSeq) != c.seq {
+		return 0, fmt.Errorf("shm transport: reply to step %d, want %d", atomic.LoadUint64(c.v.respSeq), c.seq)
+	}
+	status := atomic.LoadUint32(c.v.respStatus)
+	if atomic.LoadUint64(c.v.respLen) == 0 {
+		return status, nil
+	}
+	// The payload comes in this step's reply frame.
+	for {
+		done, status, err := c.readReply()
+		if err != nil || done {
+			return status, err
+		}
+	}
+}
+
+// readReply reads one reply frame. done reports that it answers the current
+// step (its payload then is in c.msg); frames of earlier steps are spare
+// doorbells and are skipped.
+func (c *shmClient) readReply() (done bool, status uint32, err error) {
+	le := binary.LittleEndian
+	if err := c.sock.readFull(c.hdr[:]); err != nil {
+		return false, 0, err
+	}
+	status, seq, plen := le.Uint32(c.hdr[0:]), le.Uint64(c.hdr[8:]), le.Uint64(c.hdr[16:])
+	if seq > c.seq {
+		return false, 0, fmt.Errorf("shm transport: reply to step %d, want %d", seq, c.seq)
+	}
+	if plen > maxMsg {
+		return false, 0, fmt.Errorf("shm transport: reply payload of %d bytes", plen)
+	}
 	if plen > 0 {
 		if cap(c.buf) < int(plen) {
 			c.buf = make([]byte, plen)
 		}
 		c.buf = c.buf[:plen]
 		if err := c.sock.readFull(c.buf); err != nil {
-			return 0, err
-		}
-		if err := c.uopt.Unmarshal(c.buf, &c.msg); err != nil {
-			return 0, fmt.Errorf("shm transport: reply payload: %w", err)
+			return false, 0, err
 		}
 	}
-	return status, nil
+	if seq < c.seq {
+		return false, 0, nil
+	}
+	if plen > 0 {
+		if err := c.uopt.Unmarshal(c.buf, &c.msg); err != nil {
+			return false, 0, fmt.Errorf("shm transport: reply payload: %w", err)
+		}
+	}
+	return true, status, nil
 }
 
 func (c *shmClient) close() {
@@ -495,15 +560,24 @@ func (s *shmServer) serve() {
 	le := binary.LittleEndian
 	var last uint64
 	for {
-		spinUntil(s.v.reqSeq, last+1)
-		if err := s.sock.readFull(hdr[:]); err != nil {
+		if !spinUntil(s.v.reqSeq, last+1) {
+			atomic.StoreUint32(s.v.pluginSleep, 1)
+			for atomic.LoadUint64(s.v.reqSeq) <= last {
+				// A doorbell, or a spare one from an earlier step.
+				if err := s.sock.readFull(hdr[:]); err != nil {
+					return
+				}
+				if le.Uint32(hdr[0:]) != shmOpStep {
+					return // not our protocol: drop the channel, the host sees it closed
+				}
+			}
+			atomic.StoreUint32(s.v.pluginSleep, 0)
+		}
+		seq, nAct := atomic.LoadUint64(s.v.reqSeq), atomic.LoadUint64(s.v.reqNAct)
+		if seq != last+1 || nAct > uint64(s.lay.actCap) {
 			return
 		}
-		op, seq, nAct := le.Uint32(hdr[0:]), le.Uint64(hdr[8:]), le.Uint64(hdr[16:])
 		last = seq
-		if op != shmOpStep || nAct > uint64(s.lay.actCap) {
-			return // not our protocol: drop the channel, the host sees it closed
-		}
 		status := uint32(shmStatusOK)
 		out.Reset()
 		s.sv.mu.Lock()
@@ -528,14 +602,25 @@ func (s *shmServer) serve() {
 			}
 		}
 		s.sv.mu.Unlock()
+		plen := len(frame) - shmFrameLen
 		le.PutUint32(frame[0:], status)
 		le.PutUint32(frame[4:], 0)
 		le.PutUint64(frame[8:], seq)
-		le.PutUint64(frame[16:], uint64(len(frame)-shmFrameLen))
-		if err := s.sock.writeFull(frame); err != nil {
-			return
+		le.PutUint64(frame[16:], uint64(plen))
+		atomic.StoreUint32(s.v.respStatus, status)
+		atomic.StoreUint64(s.v.respLen, uint64(plen))
+		if plen > 0 {
+			// The host reads this frame whether it sleeps or not.
+			if err := s.sock.writeFull(frame); err != nil {
+				return
+			}
 		}
 		atomic.StoreUint64(s.v.respSeq, seq)
+		if plen == 0 && atomic.LoadUint32(s.v.hostSleep) != 0 {
+			if err := s.sock.writeFull(frame); err != nil {
+				return
+			}
+		}
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/goray/goray/plugins/envs"
 	"github.com/goray/goray/plugins/envs/internal/testenv"
@@ -25,6 +27,10 @@ type oldServer struct {
 func (s oldServer) MakeVector(ctx context.Context, req *envv1.MakeVectorRequest) (*envv1.MakeVectorResponse, error) {
 	req.FastTransport = nil
 	return s.EnvServiceServer.MakeVector(ctx, req)
+}
+
+func (oldServer) AttachFastTransport(context.Context, *envv1.AttachFastTransportRequest) (*envv1.AttachFastTransportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AttachFastTransport not implemented")
 }
 
 // serveOldPlugin is the "old" test mode: testenv's envs behind oldServer.

@@ -64,7 +64,22 @@ type Config struct {
 	HTTP        HTTPConfig        `toml:"http"`
 	Resources   ResourcesConfig   `toml:"resources"`
 	ObjectStore ObjectStoreConfig `toml:"object_store"`
+	Worker      WorkerConfig      `toml:"worker"`
 	Log         LogConfig         `toml:"log"`
+}
+
+// WorkerConfig configures the worker processes of the daemon's node.
+type WorkerConfig struct {
+	// Command is the argv that starts a worker; empty means gorayd's own
+	// binary. A worker runs only functions registered in its binary, so a
+	// cluster whose jobs use their own functions points this at a binary
+	// that registers them (and calls goray.MaybeRunWorker first in main).
+	Command []string `toml:"command"`
+	// MaxWorkers caps task workers; 0 means 4×CPUs+4.
+	MaxWorkers int `toml:"max_workers"`
+	// Prestart is how many workers start with the node: 0 means one per
+	// CPU, -1 none (workers then start on first use).
+	Prestart int `toml:"prestart"`
 }
 
 // GossipConfig configures membership (memberlist).
@@ -315,6 +330,15 @@ func (c *Config) Validate() error {
 		default:
 			checkAmount("resources.custom."+k, c.Resources.Custom[k])
 		}
+	}
+	if c.Worker.MaxWorkers < 0 {
+		bad("worker.max_workers", "%d: must be >= 0", c.Worker.MaxWorkers)
+	}
+	if c.Worker.Prestart < -1 {
+		bad("worker.prestart", "%d: want -1 (none), 0 (one per CPU) or a count", c.Worker.Prestart)
+	}
+	if len(c.Worker.Command) > 0 && strings.TrimSpace(c.Worker.Command[0]) == "" {
+		bad("worker.command", "the program (first element) must not be empty")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error", "":

@@ -27,6 +27,25 @@ func load(args ...string) (agent.Config, error) {
 	return agent.LoadConfig(context.Background(), "gorayd", args, io.Discard)
 }
 
+func TestWorkerKeysFromFileAndFlags(t *testing.T) {
+	path := writeFile(t, "[worker]\ncommand = [\"/opt/bin/worker\", \"-v\"]\nmax_workers = 7\n")
+	cfg, err := load("-resources.gpu", "0", "-config", path, "-worker.prestart", "-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.Worker
+	if len(w.Command) != 2 || w.Command[0] != "/opt/bin/worker" || w.Command[1] != "-v" || w.MaxWorkers != 7 || w.Prestart != -1 {
+		t.Fatalf("worker config %+v", w)
+	}
+	cfg, err = load("-resources.gpu", "0", "-worker.command", "/bin/w", "-worker.command", "arg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.Worker.Command, " ") != "/bin/w arg" || cfg.Worker.Prestart != 0 {
+		t.Fatalf("worker flags %+v", cfg.Worker)
+	}
+}
+
 func TestLoadConfigDevDefaults(t *testing.T) {
 	cfg, err := load("-dev", "-resources.gpu", "0")
 	if err != nil {
@@ -144,6 +163,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{name: "bad custom flag", args: []string{"-resources.custom", "nothing"}, want: []string{"name=amount"}},
 		{name: "dev with join", args: []string{"-dev", "-join", "10.0.0.1"}, want: []string{"join: not allowed with dev mode"}},
 		{name: "stray argument", args: []string{"extra"}, want: []string{"unexpected arguments"}},
+		{name: "negative max workers", file: "[worker]\nmax_workers = -3\n", want: []string{"FILE:2: worker.max_workers: -3"}},
+		{name: "bad prestart", args: []string{"-worker.prestart", "-2"}, want: []string{"worker.prestart", "-2"}},
+		{name: "empty worker program", file: "[worker]\ncommand = [\"\", \"x\"]\n", want: []string{"worker.command", "must not be empty"}},
+		{name: "unknown worker key", file: "[worker]\ncmd = [\"x\"]\n", want: []string{"FILE:2: worker.cmd: unknown key"}},
 		{name: "missing file", args: []string{"-config", "/nonexistent/gorayd.toml"}, want: []string{"no such file"}},
 	}
 	for _, tc := range tests {

@@ -32,7 +32,16 @@
 // pending demands are fetched on demand over RPC for /v1/status. The engine
 // reaches other daemons through Transport (frames over gRPC) and learns about
 // joins and failures from Membership().Subscribe. Until an engine is set the
-// node reports all resources free and no demand.
+// node reports all resources free and no demand. An engine that takes
+// drivers also implements DriverAddresser; its address (the node's unix
+// socket) is published as driver_address in /v1/nodes, which is how a
+// driver given only a daemon's HTTP address finds the engine (package
+// resolve does the lookup). Package daemon plugs the runtime's Node and the
+// job manager into an agent; it is what cmd/gorayd runs.
+//
+// Worker processes are configured under [worker]: command (default gorayd
+// itself; a worker runs only the functions registered in its binary),
+// max_workers and prestart.
 //
 // # HTTP API
 //

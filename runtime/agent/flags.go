@@ -95,6 +95,10 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.Var(&c.ObjectStore.Memory, "object_store.memory", "object store memory limit (default: 30% of RAM)")
 	fs.StringVar(&c.ObjectStore.SpillDir, "object_store.spill_dir", c.ObjectStore.SpillDir, "spill directory (default: <data_dir>/spill)")
 
+	fs.Var(stringList{&c.Worker.Command}, "worker.command", "worker argv element (repeatable, comma-separated; default: gorayd itself)")
+	fs.IntVar(&c.Worker.MaxWorkers, "worker.max_workers", c.Worker.MaxWorkers, "cap on task workers (default 4×CPUs+4)")
+	fs.IntVar(&c.Worker.Prestart, "worker.prestart", c.Worker.Prestart, "workers started with the node (0: one per CPU, -1: none)")
+
 	fs.StringVar(&c.Log.Level, "log.level", c.Log.Level, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Log.Format, "log.format", c.Log.Format, "log format: text or json")
 }

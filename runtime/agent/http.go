@@ -31,6 +31,11 @@ type NodeView struct {
 	StateAgeMS int64     `json:"state_age_ms"`
 	Since      time.Time `json:"since"`
 	IsSelf     bool      `json:"is_self"`
+	// DriverAddress is where a driver on this node's machine connects to
+	// its engine (GORAY_ADDRESS for goray.Init, e.g.
+	// "unix:///var/lib/gorayd/node.sock"). Only the answering node fills it
+	// in, for itself: the address is local to its machine.
+	DriverAddress string `json:"driver_address,omitempty"`
 }
 
 // LoadView is a node's load in the HTTP API.
@@ -43,8 +48,11 @@ type LoadView struct {
 
 // NodesResponse is the body of GET /v1/nodes.
 type NodesResponse struct {
-	Self  string     `json:"self"`
-	Nodes []NodeView `json:"nodes"`
+	Self string `json:"self"`
+	// DriverAddress repeats the answering node's NodeView.DriverAddress, so
+	// a driver can resolve a daemon's HTTP address with one lookup.
+	DriverAddress string     `json:"driver_address,omitempty"`
+	Nodes         []NodeView `json:"nodes"`
 }
 
 // NodeDemand is a pending demand attributed to the node that reported it.
@@ -151,6 +159,9 @@ func (a *Agent) Nodes() []NodeView {
 			},
 			StateAgeMS: -1, Since: m.Since, IsSelf: m.ID == self,
 		}
+		if v.IsSelf {
+			v.DriverAddress = a.DriverAddress()
+		}
 		if !m.State.Received.IsZero() {
 			v.StateAgeMS = now.Sub(m.State.Received).Milliseconds()
 		}
@@ -167,7 +178,7 @@ func nonNil(m map[string]float64) map[string]float64 {
 }
 
 func (a *Agent) handleNodes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, NodesResponse{Self: a.NodeID(), Nodes: a.Nodes()})
+	writeJSON(w, http.StatusOK, NodesResponse{Self: a.NodeID(), DriverAddress: a.DriverAddress(), Nodes: a.Nodes()})
 }
 
 // Status assembles the cluster status; pending demands are gathered from

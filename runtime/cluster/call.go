@@ -23,20 +23,31 @@ type Caller struct {
 	next atomic.Uint64
 
 	mu      sync.Mutex
-	waiting map[uint64]chan Frame
+	waiting map[uint64]pendingCall
 	cancel  func()
+}
+
+// pendingCall is a call waiting for its reply. IDs are this Caller's own
+// counter, so a reply is matched on the node it was sent to as well: a frame
+// from any other node that happens to carry the ID is not the answer.
+type pendingCall struct {
+	node  string
+	reply chan Frame
 }
 
 // NewCaller prepares calls of kind over t (it subscribes to the replies).
 func NewCaller(t Transport, kind string) *Caller {
-	c := &Caller{t: t, kind: kind, waiting: map[uint64]chan Frame{}}
+	c := &Caller{t: t, kind: kind, waiting: map[uint64]pendingCall{}}
 	c.cancel = t.Subscribe(kind+"/reply", func(_ context.Context, f Frame) {
 		c.mu.Lock()
-		ch := c.waiting[f.ID]
-		delete(c.waiting, f.ID)
+		p, ok := c.waiting[f.ID]
+		ok = ok && p.node == f.From
+		if ok {
+			delete(c.waiting, f.ID)
+		}
 		c.mu.Unlock()
-		if ch != nil {
-			ch <- f // buffered: never blocks the stream
+		if ok {
+			p.reply <- f // buffered: never blocks the stream
 		}
 	})
 	return c
@@ -51,7 +62,7 @@ func (c *Caller) Call(ctx context.Context, nodeID string, payload []byte) ([]byt
 	id := c.next.Add(1)
 	ch := make(chan Frame, 1)
 	c.mu.Lock()
-	c.waiting[id] = ch
+	c.waiting[id] = pendingCall{node: nodeID, reply: ch}
 	c.mu.Unlock()
 	forget := func() {
 		c.mu.Lock()

@@ -49,3 +49,52 @@ func TestCallerRequestReply(t *testing.T) {
 		t.Fatalf("unserved call: %v, want DeadlineExceeded", err)
 	}
 }
+
+// A reply frame carrying a pending call's ID but sent by another node must
+// not complete the call.
+func TestCallerIgnoresRepliesFromOtherNodes(t *testing.T) {
+	a, b := rpcPair(t, cluster.TLSFiles{}, cluster.TLSFiles{})
+	ctx := t.Context()
+	release := make(chan struct{})
+	cluster.Serve(b, "hold", func(context.Context, string, []byte) ([]byte, error) {
+		<-release
+		return []byte("from b"), nil
+	})
+	c := cluster.NewCaller(a, "hold")
+	defer c.Close()
+	type result struct {
+		got []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := c.Call(ctx, "b", nil)
+		done <- result{got, err}
+	}()
+	// The call is this Caller's first, so its ID is 1. Forge its reply from
+	// node a, then a marker on the same stream: frames from one sender are
+	// handled in order, so once the marker arrives the forgery was seen.
+	marked := make(chan struct{})
+	cancelMark := a.Subscribe("marker", func(context.Context, cluster.Frame) { close(marked) })
+	defer cancelMark()
+	if err := a.Send(ctx, "a", cluster.Frame{Kind: "hold/reply", ID: 1, Last: true, Payload: []byte("\x00forged")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(ctx, "a", cluster.Frame{Kind: "marker", Last: true}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-marked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("marker frame never arrived")
+	}
+	close(release)
+	select {
+	case r := <-done:
+		if r.err != nil || string(r.got) != "from b" {
+			t.Fatalf("call = %q, %v; want b's reply", r.got, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("call never completed")
+	}
+}

@@ -353,6 +353,12 @@ func (m *Membership) Start(ctx context.Context) error {
 	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
+		// The hook goroutine would otherwise wait forever on a
+		// subscription no Shutdown will close.
+		if m.hookCancel != nil {
+			m.hookCancel()
+			m.hookCancel = nil
+		}
 		return fmt.Errorf("cluster: start memberlist on %s:%d: %w", mc.BindAddr, mc.BindPort, err)
 	}
 	m.mu.Lock()

@@ -71,7 +71,8 @@ type Frame struct {
 // FrameHandler receives frames of one kind. Handlers for frames from one
 // sender run one at a time, in order, on that sender's stream goroutine: a slow
 // handler slows only that sender (gRPC flow control pushes back), so a handler
-// that does real work should hand it off.
+// that does real work should hand it off. f.Payload is freshly allocated and
+// the handler's to keep.
 type FrameHandler func(ctx context.Context, f Frame)
 
 // Transport moves frames between nodes. It is what the engine builds task

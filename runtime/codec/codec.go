@@ -55,6 +55,7 @@ type TypeError struct {
 	Want, Got string
 }
 
+// Error names both types.
 func (e *TypeError) Error() string {
 	return fmt.Sprintf("codec: cannot decode %s into %s", e.Got, e.Want)
 }

@@ -145,6 +145,21 @@ func poll(expr string) chromedp.Action[chromedp.Void] {
 	}
 }
 
+// typeFilter replaces the text of a list's filter box and presses Enter.
+func typeFilter(view, text string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(() => {
+		const i = document.querySelector('[data-testid="%s-filter"]');
+		i.value = %q;
+		i.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+		return true;
+	})()`, view, text)
+	ev := chromedp.Evaluate[bool](js)
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := ev(ctx, tg)
+		return chromedp.Void{}, err
+	}
+}
+
 func (b *browser) eval(expr string) string {
 	b.t.Helper()
 	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
@@ -185,7 +200,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	start := base.Add(time.Second)
 	job := state.JobState{ID: "goraysubmit_00000000000000aa", Name: "ppo-cartpole", State: jobs.Running, Kind: "rllib",
-		Entrypoint: "[rllib] ppo.toml", SubmitTime: base, StartTime: &start}
+		Entrypoint: "[rllib] ppo.toml", SubmitTime: base, StartTime: &start,
+		Progress: &jobs.Progress{Iteration: 3, MaxIterations: 10, Metric: "episode_reward_mean", Value: 61.5}}
 	src.PutJob(job)
 	logKey := state.LogQuery{Node: "node-0", Job: job.ID}
 	src.AppendLog(logKey, "hello from the driver\niteration 1 reward 22.0\n")
@@ -204,6 +220,9 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	b.step("open jobs", chromedp.Click(`[data-testid="tab-jobs"]`),
 		poll(`!!document.querySelector('[data-testid="job-row"][data-state="RUNNING"]')`))
+	if got := b.eval(`document.querySelector('[data-testid="job-progress"]').textContent`); got != "iter 3/10  episode_reward_mean=61.50" {
+		t.Errorf("progress cell: %q", got)
+	}
 	// The job finishes; the page must notice without a reload.
 	end := start.Add(90 * time.Second)
 	code := 0
@@ -261,6 +280,11 @@ func TestDashboardLargeCluster(t *testing.T) {
 		poll(fmt.Sprintf(`document.querySelector('[data-testid="actors-pager"]').textContent === '1–50 of %d'`, alive.Total)),
 		poll(`[...document.querySelectorAll('[data-testid="actor-row"]')].every(r => r.dataset.state === 'ALIVE')`))
 	b.shot("actors.png")
+	b.step("a bad filter is reported", typeFilter("actors", "colour=red"),
+		poll(`document.querySelector('[data-testid="error"]').textContent.includes('unknown filter field "colour"')`))
+	b.step("clearing it recovers", typeFilter("actors", ""),
+		poll(`document.querySelector('[data-testid="actors-pager"]').textContent === '1–50 of 10000'`),
+		poll(`document.querySelector('[data-testid="error"]').classList.contains('hidden')`))
 
 	b.step("jobs", chromedp.Click(`[data-testid="tab-jobs"]`),
 		poll(`document.querySelector('[data-testid="jobs-pager"]')?.textContent === '1–50 of 1000'`))
@@ -279,6 +303,22 @@ func TestDashboardLargeCluster(t *testing.T) {
 	if got := b.eval(`document.querySelector('[data-testid="curve-summary"]').textContent`); got != "no results yet" {
 		t.Errorf("curve summary for a job without results: %q", got)
 	}
+	// A Tune job's curve has one line per trial.
+	tune, _ := src.Jobs(t.Context(), state.Query{Filters: map[string]string{"kind": "tune"}, Limit: 1})
+	id := tune.Items[0].ID
+	for it := 1; it <= 30; it++ {
+		for k, trial := range []string{"PPO_0", "PPO_1", "PPO_2"} {
+			src.AddCurvePoint(state.CurvePoint{Job: id, Trial: trial, Iteration: it, Timesteps: int64(it * 4000),
+				Reward: float64(it*(k+2)) + float64(it%5)})
+		}
+	}
+	b.step("tune curves", chromedp.Navigate(b.url+"/#/training?job="+id),
+		poll(`document.querySelectorAll('svg[data-testid="learning-curve"] path').length === 3`),
+		poll(`document.querySelector('svg[data-testid="learning-curve"]').dataset.points === '90'`))
+	if got := b.eval(`document.querySelector('[data-testid="curve-summary"]').textContent`); got != "3 trials, 90 results, best reward 120.00" {
+		t.Errorf("tune curve summary: %q", got)
+	}
+	b.shot("tune.png")
 }
 
 // TestDashboardPollsWithoutEvents breaks the event stream and checks that

@@ -82,7 +82,7 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, c.Base, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, c.Base, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		defer resp.Body.Close()
@@ -94,8 +94,12 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader) 
 		if resp.StatusCode == http.StatusUnauthorized {
 			return nil, fmt.Errorf("%w (401): %s", ErrUnauthorized, e.Error)
 		}
-		if resp.StatusCode == http.StatusNotFound {
-			return nil, fmt.Errorf("%w: %s", ErrJobNotFound, e.Error)
+		// The server's message already starts with the sentinel's text.
+		switch resp.StatusCode {
+		case http.StatusNotFound:
+			return nil, fmt.Errorf("%w: %s", ErrJobNotFound, strings.TrimPrefix(e.Error, ErrJobNotFound.Error()+": "))
+		case http.StatusConflict:
+			return nil, fmt.Errorf("%w: %s", ErrNotTerminal, strings.TrimPrefix(e.Error, ErrNotTerminal.Error()+": "))
 		}
 		return nil, fmt.Errorf("%s %s: %d: %s", method, path, resp.StatusCode, e.Error)
 	}
@@ -134,7 +138,7 @@ func (c *Client) Stop(ctx context.Context, id string) (Info, error) {
 	return info, err
 }
 
-// Delete deletes a finished job.
+// Delete deletes a finished job; a running one gives ErrNotTerminal.
 func (c *Client) Delete(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/jobs/"+url.PathEscape(id), nil, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -174,6 +175,77 @@ func TestManagerStopKillsProcessGroup(t *testing.T) {
 	waitFor(t, 5*time.Second, func() bool { return syscall.Kill(child, 0) != nil })
 }
 
+// TestManagerStopDuringBuild stops a package job while `go build` runs: the
+// build (and the tools it started) must end at once and the job be STOPPED.
+// A -toolexec wrapper that reports its PID and sleeps makes the build last
+// as long as the test needs.
+func TestManagerStopDuringBuild(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tool := filepath.Join(dir, "slowtool.sh")
+	pids := filepath.Join(dir, "tool.pids")
+	// go captures the tool's output, so the PID goes to a file.
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\necho $$ >> "+pids+"\nsleep 300\nexec \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOFLAGS", "-toolexec="+tool)
+	t.Cleanup(func() {
+		// Should the group kill regress, leave no sleeping tools behind.
+		b, _ := os.ReadFile(pids)
+		for _, f := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			// Only a process still running our script: a PID may be reused.
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if pgid, err := syscall.Getpgid(pid); err == nil && strings.Contains(string(cmdline), tool) {
+				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			}
+		}
+	})
+	drv := filepath.Join(dir, "drv")
+	if err := os.MkdirAll(drv, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"go.mod":  "module drv\n\ngo 1.26\n",
+		"main.go": "package main\n\nfunc main() {}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(drv, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newManager(t, filepath.Join(dir, "data"))
+	spec, err := LoadFile(writeJob(t, dir, "name = \"slow build\"\n[entrypoint]\npackage = \"./drv\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := m.Submit(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tool1 int
+	waitFor(t, 20*time.Second, func() bool {
+		b, _ := os.ReadFile(pids)
+		_, err := fmtSscan(string(b), &tool1)
+		return err == nil
+	})
+	start := time.Now()
+	final, err := m.Stop(ctx, info.ID, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.State != Stopped || final.DriverPID != 0 {
+		t.Fatalf("after stop during build: %+v", final)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("stop waited %v for the build", took)
+	}
+	waitFor(t, 5*time.Second, func() bool { return syscall.Kill(tool1, 0) != nil })
+}
+
 func TestManagerRestartKeepsRecords(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -245,6 +317,22 @@ func TestHTTPAPI(t *testing.T) {
 	}
 	if _, err := c.Get(ctx, info.ID, false); !errors.Is(err, ErrJobNotFound) {
 		t.Fatalf("get after delete: %v", err)
+	}
+	// A running job cannot be deleted, only stopped, and the client says
+	// why with the sentinel.
+	long, _ := LoadFile(writeJob(t, dir, "name = \"long\"\n[entrypoint]\ncommand = \"sleep 300\"\n"))
+	running, err := c.Submit(ctx, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, running.ID); !errors.Is(err, ErrNotTerminal) || strings.Count(err.Error(), ErrNotTerminal.Error()) != 1 {
+		t.Fatalf("delete of a running job: %v, want ErrNotTerminal once", err)
+	}
+	if stopped, err := c.Stop(ctx, running.ID); err != nil || stopped.State != Stopped {
+		t.Fatalf("stop: %+v %v", stopped, err)
+	}
+	if err := c.Delete(ctx, running.ID); err != nil {
+		t.Fatalf("delete after stop: %v", err)
 	}
 	// A bad job file is refused with its position.
 	badSpec := &Spec{Source: []byte("name = \"x\"\nbogus = 1\n"), Path: filepath.Join(dir, "bad.toml")}

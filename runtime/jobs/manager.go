@@ -111,6 +111,9 @@ type job struct {
 	done    chan struct{}
 	stopped bool
 	changed chan struct{} // closed and replaced on every state change
+	// cancel ends the job's preparation (a package build) on Stop; the
+	// driver itself is stopped by signals to its process group.
+	cancel context.CancelFunc
 }
 
 // NewManager loads the records in cfg.DataDir. Jobs recorded as PENDING or
@@ -196,22 +199,30 @@ func (m *Manager) Submit(ctx context.Context, spec *Spec) (Info, error) {
 		return Info{}, fmt.Errorf("jobs: %w", err)
 	}
 	kind, ep := describe(spec)
+	// The job outlives the request that submitted it, so its context
+	// derives from no caller's: only Stop (or Close) ends it.
+	jctx, cancel := context.WithCancel(context.Background())
 	j := &job{
 		dir:     dir,
 		done:    make(chan struct{}),
 		changed: make(chan struct{}),
+		cancel:  cancel,
 		info: Info{ID: id, Name: spec.Name, State: Pending, Kind: kind, Entrypoint: ep,
 			SubmitTime: time.Now(), OutputDir: spec.OutputDir, Resources: spec.Resources},
 	}
 	if err := j.save(); err != nil {
+		cancel()
 		return Info{}, fmt.Errorf("jobs: %w", err)
 	}
+	// Copy the record before run starts: from then on j.info changes only
+	// under m.mu.
+	info := j.info
 	m.mu.Lock()
 	m.jobs[id] = j
 	m.mu.Unlock()
 	m.wg.Add(1)
-	go m.run(j, spec)
-	return j.info, nil
+	go m.run(jctx, j, spec)
+	return info, nil
 }
 
 func describe(spec *Spec) (kind, ep string) {
@@ -238,9 +249,10 @@ func (m *Manager) update(j *job, f func(*Info)) {
 	m.mu.Unlock()
 }
 
-func (m *Manager) run(j *job, spec *Spec) {
+func (m *Manager) run(ctx context.Context, j *job, spec *Spec) {
 	defer m.wg.Done()
 	defer close(j.done)
+	defer j.cancel()
 	logPath := filepath.Join(j.dir, "driver.log")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -249,10 +261,14 @@ func (m *Manager) run(j *job, spec *Spec) {
 	}
 	defer logf.Close()
 
-	cmd, err := m.driverCommand(j, spec, logf)
+	cmd, err := m.driverCommand(ctx, j, spec, logf)
 	if err != nil {
 		fmt.Fprintf(logf, "goray: %v\n", err)
-		m.finish(j, Failed, err.Error(), nil)
+		if ctx.Err() != nil {
+			m.finish(j, Stopped, "stopped before the driver started", nil)
+		} else {
+			m.finish(j, Failed, err.Error(), nil)
+		}
 		return
 	}
 	m.mu.Lock()
@@ -303,7 +319,7 @@ func (m *Manager) finish(j *job, s State, msg string, code *int) {
 	m.log.Info("job finished", "job", j.info.ID, "state", s, "message", msg)
 }
 
-func (m *Manager) driverCommand(j *job, spec *Spec, logw io.Writer) (*exec.Cmd, error) {
+func (m *Manager) driverCommand(ctx context.Context, j *job, spec *Spec, logw io.Writer) (*exec.Cmd, error) {
 	var cmd *exec.Cmd
 	switch {
 	case spec.Library != "":
@@ -312,8 +328,12 @@ func (m *Manager) driverCommand(j *job, spec *Spec, logw io.Writer) (*exec.Cmd, 
 	case spec.Entrypoint.Package != "":
 		bin := filepath.Join(j.dir, "driver")
 		fmt.Fprintf(logw, "goray: building %s\n", spec.Entrypoint.Package)
-		build := spec.BuildCommand(context.Background(), bin)
+		build := spec.BuildCommand(ctx, bin)
 		build.Stdout, build.Stderr = logw, logw
+		// Stop must end the compiler processes too, not only the go
+		// command: build in a process group and kill the group.
+		build.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		build.Cancel = func() error { return syscall.Kill(-build.Process.Pid, syscall.SIGKILL) }
 		if err := build.Run(); err != nil {
 			return nil, fmt.Errorf("go build %s: %w (see the job's log)", spec.Entrypoint.Package, err)
 		}
@@ -447,6 +467,9 @@ func (m *Manager) Stop(ctx context.Context, id string, grace time.Duration) (Inf
 	j.stopped = true
 	cmd := j.cmd
 	m.mu.Unlock()
+	if j.cancel != nil {
+		j.cancel() // a build in progress ends now
+	}
 	if cmd != nil && cmd.Process != nil {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {

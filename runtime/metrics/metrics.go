@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -39,70 +40,68 @@ type Metrics struct {
 // together with the Go runtime and process collectors.
 func New(node string) *Metrics {
 	reg := prometheus.NewRegistry()
-	labels := prometheus.Labels{"node": node}
-	m := &Metrics{
-		reg: reg,
-		TasksByState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "goray_tasks", Help: "Tasks on this node by state and function.", ConstLabels: labels,
-		}, []string{"state", "name"}),
-		TasksFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "goray_tasks_finished_total", Help: "Tasks that finished, by outcome.", ConstLabels: labels,
-		}, []string{"outcome"}),
-		SchedulingLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "goray_scheduling_latency_seconds", Help: "Time from task submission to start on a worker.",
-			ConstLabels: labels, Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10),
-		}),
-		ActorsByState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "goray_actors", Help: "Actors by state and class.", ConstLabels: labels,
-		}, []string{"state", "class"}),
-		ObjectStoreBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "goray_object_store_bytes", Help: "Bytes held in the node's shared-memory object store.", ConstLabels: labels,
-		}),
-		ObjectStoreObjects: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "goray_object_store_objects", Help: "Objects in the node's object store.", ConstLabels: labels,
-		}),
-		SpilledBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "goray_object_store_spilled_bytes_total", Help: "Bytes spilled to disk.", ConstLabels: labels,
-		}),
-		RestoredBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "goray_object_store_restored_bytes_total", Help: "Bytes restored from disk.", ConstLabels: labels,
-		}),
-		Transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "goray_object_transfers_total", Help: "Objects pulled from or pushed to other nodes.", ConstLabels: labels,
-		}, []string{"direction"}),
-		TransferBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "goray_object_transfer_bytes_total", Help: "Bytes moved between nodes.", ConstLabels: labels,
-		}, []string{"direction"}),
-		ResourcesTotal: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "goray_resources_total", Help: "The node's total resources.", ConstLabels: labels,
-		}, []string{"resource"}),
-		ResourcesAvailable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "goray_resources_available", Help: "The node's available resources.", ConstLabels: labels,
-		}, []string{"resource"}),
-		GossipMembers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "goray_gossip_members", Help: "Cluster members this node sees, by state.", ConstLabels: labels,
-		}, []string{"state"}),
-		EnvSteps: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "goray_rllib_env_steps_total", Help: "Env steps sampled by rollout workers (rate() gives steps/s).", ConstLabels: labels,
-		}),
-		LearnerSamples: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "goray_rllib_learner_samples_total", Help: "Samples trained on by learners (rate() gives samples/s).", ConstLabels: labels,
-		}),
-		TrialsByState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "goray_tune_trials", Help: "Tune trials by state.", ConstLabels: labels,
-		}, []string{"state"}),
-		JobsByState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "goray_jobs", Help: "Jobs by state.", ConstLabels: labels,
-		}, []string{"state"}),
-	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.TasksByState, m.TasksFinished, m.SchedulingLatency, m.ActorsByState,
-		m.ObjectStoreBytes, m.ObjectStoreObjects, m.SpilledBytes, m.RestoredBytes, m.Transfers, m.TransferBytes,
-		m.ResourcesTotal, m.ResourcesAvailable, m.GossipMembers,
-		m.EnvSteps, m.LearnerSamples, m.TrialsByState, m.JobsByState,
 	)
+	// Everything goray defines carries the node label and is registered as
+	// it is made, so a new collector cannot be left out of the registry.
+	f := promauto.With(prometheus.WrapRegistererWith(prometheus.Labels{"node": node}, reg))
+	m := &Metrics{
+		reg: reg,
+		TasksByState: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_tasks", Help: "Tasks on this node by state and function.",
+		}, []string{"state", "name"}),
+		TasksFinished: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "goray_tasks_finished_total", Help: "Tasks that finished, by outcome.",
+		}, []string{"outcome"}),
+		SchedulingLatency: f.NewHistogram(prometheus.HistogramOpts{
+			Name: "goray_scheduling_latency_seconds", Help: "Time from task submission to start on a worker.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10),
+		}),
+		ActorsByState: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_actors", Help: "Actors by state and class.",
+		}, []string{"state", "class"}),
+		ObjectStoreBytes: f.NewGauge(prometheus.GaugeOpts{
+			Name: "goray_object_store_bytes", Help: "Bytes held in the node's shared-memory object store.",
+		}),
+		ObjectStoreObjects: f.NewGauge(prometheus.GaugeOpts{
+			Name: "goray_object_store_objects", Help: "Objects in the node's object store.",
+		}),
+		SpilledBytes: f.NewCounter(prometheus.CounterOpts{
+			Name: "goray_object_store_spilled_bytes_total", Help: "Bytes spilled to disk.",
+		}),
+		RestoredBytes: f.NewCounter(prometheus.CounterOpts{
+			Name: "goray_object_store_restored_bytes_total", Help: "Bytes restored from disk.",
+		}),
+		Transfers: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "goray_object_transfers_total", Help: "Objects pulled from or pushed to other nodes.",
+		}, []string{"direction"}),
+		TransferBytes: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "goray_object_transfer_bytes_total", Help: "Bytes moved between nodes.",
+		}, []string{"direction"}),
+		ResourcesTotal: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_resources_total", Help: "The node's total resources.",
+		}, []string{"resource"}),
+		ResourcesAvailable: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_resources_available", Help: "The node's available resources.",
+		}, []string{"resource"}),
+		GossipMembers: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_gossip_members", Help: "Cluster members this node sees, by state.",
+		}, []string{"state"}),
+		EnvSteps: f.NewCounter(prometheus.CounterOpts{
+			Name: "goray_rllib_env_steps_total", Help: "Env steps sampled by rollout workers (rate() gives steps/s).",
+		}),
+		LearnerSamples: f.NewCounter(prometheus.CounterOpts{
+			Name: "goray_rllib_learner_samples_total", Help: "Samples trained on by learners (rate() gives samples/s).",
+		}),
+		TrialsByState: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_tune_trials", Help: "Tune trials by state.",
+		}, []string{"state"}),
+		JobsByState: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_jobs", Help: "Jobs by state.",
+		}, []string{"state"}),
+	}
 	return m
 }
 

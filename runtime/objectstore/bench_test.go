@@ -177,3 +177,41 @@ func BenchmarkPutGet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSpillRestore reads objects round-robin from a store holding twice its limit, so
+// every Get restores one object from the spill directory and spills another:
+//
+//	go test -run '^$' -bench SpillRestore ./runtime/objectstore/
+//
+// GB/s counts the bytes restored (each also re-spilled, which is free after the first time:
+// the spill file is kept).
+func BenchmarkSpillRestore(b *testing.B) {
+	const size, limit = 8 << 20, 64 << 20
+	s := newStore(b, limit)
+	ctx := context.Background()
+	src := randBytes(rand.New(rand.NewPCG(2, 2)), size)
+	var ids []ObjectID
+	for range 2 * limit / size {
+		id := NewObjectID()
+		if err := s.Put(ctx, id, src); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	before := s.Stats().RestoredBytes
+	i := 0
+	for b.Loop() {
+		o, err := s.Get(ctx, ids[i%len(ids)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		o.Release()
+		i++
+	}
+	restored := s.Stats().RestoredBytes - before
+	if restored == 0 {
+		b.Fatal("nothing was restored")
+	}
+	b.ReportMetric(float64(restored)/b.Elapsed().Seconds()/1e9, "GB/s")
+	b.ReportMetric(float64(restored)/float64(size)/float64(b.N), "restores/op")
+}

@@ -21,9 +21,12 @@ import (
 // wrong token from a wrong filter with errors.Is.
 type Client struct {
 	// Base is the HTTP API's base URL, such as http://127.0.0.1:8265.
-	Base  string
+	Base string
+	// Token is sent as a bearer token; empty sends none.
 	Token string
-	HTTP  *http.Client
+	// HTTP does the requests; NewClient's times out dialing, not reading,
+	// so that followed logs can stream for as long as they last.
+	HTTP *http.Client
 }
 
 // NewClient returns a client for address ("host:port" or a URL).
@@ -60,7 +63,7 @@ func (c *Client) get(ctx context.Context, path string, params url.Values) (*http
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: %s: %v", jobs.ErrUnreachable, c.Base, err)
+		return nil, fmt.Errorf("%w: %s: %w", jobs.ErrUnreachable, c.Base, err)
 	}
 	if resp.StatusCode == http.StatusOK {
 		return resp, nil

@@ -102,7 +102,7 @@ func Populate(m *MemorySource, seed uint64, size DemoSize, base time.Time) {
 	}
 	m.bump(KindTasks)
 	for range size.Objects {
-		o := ObjectState{ID: fmt.Sprintf("%020x", rng.Uint64()), Size: rng.Int64N(64 << 20),
+		o := ObjectState{ID: fmt.Sprintf("%016x", rng.Uint64()), Size: rng.Int64N(64 << 20),
 			Owner: fmt.Sprintf("worker-%d", rng.IntN(50)), OwnerNode: node(), Locations: []string{node()},
 			Spilled: rng.IntN(10) == 0, RefCount: 1 + rng.IntN(3), Job: job()}
 		m.objects.Put(o)

@@ -66,6 +66,15 @@ func Handler(src Source, token string) http.Handler {
 	mux.HandleFunc("GET /api/v0/trials", list(src.Trials))
 	mux.HandleFunc("GET /api/v0/curves/{job}", func(w http.ResponseWriter, r *http.Request) {
 		job := r.PathValue("job")
+		maxPts := 0
+		if s := r.URL.Query().Get("max_points"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 2 {
+				writeError(w, fmt.Errorf("%w: max_points=%q: want an integer of at least 2", ErrBadQuery, s))
+				return
+			}
+			maxPts = n
+		}
 		pts, err := src.Curve(r.Context(), job)
 		if err != nil {
 			writeError(w, err)
@@ -73,6 +82,9 @@ func Handler(src Source, token string) http.Handler {
 		}
 		if pts == nil {
 			pts = []CurvePoint{}
+		}
+		if maxPts > 0 {
+			pts = Downsample(pts, maxPts)
 		}
 		writeJSON(w, http.StatusOK, CurveResponse{Job: job, Points: pts})
 	})
@@ -122,15 +134,15 @@ func serveLogs(src Source, w http.ResponseWriter, r *http.Request) {
 	// Headers go out with the first byte, so an unknown log still gets a
 	// proper 404: the writer below commits the 200 lazily.
 	lw := &lazyWriter{w: w}
-	end, err := src.Logs(r.Context(), q, lw)
-	if err != nil && !lw.started {
+	_, err := src.Logs(r.Context(), q, lw)
+	switch {
+	case err != nil && !lw.started:
 		writeError(w, err)
-		return
+	case !lw.started:
+		lw.start() // an empty log is still a log
 	}
-	if !lw.started {
-		lw.start()
-	}
-	_ = end
+	// An error after the first byte cannot change the status any more;
+	// the client sees the stream end.
 }
 
 // lazyWriter sends the 200 header on the first write (or explicit start),
@@ -148,6 +160,7 @@ func (l *lazyWriter) start() {
 	l.w.WriteHeader(http.StatusOK)
 }
 
+// Write implements io.Writer.
 func (l *lazyWriter) Write(p []byte) (int, error) {
 	if !l.started {
 		l.start()
@@ -155,6 +168,7 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// Flush sends what was written so far to the client.
 func (l *lazyWriter) Flush() {
 	if !l.started {
 		l.start()
@@ -262,4 +276,44 @@ func writeError(w http.ResponseWriter, err error) {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, ErrorResponse{Error: err.Error()})
+}
+
+// Downsample keeps about n of pts (n >= 2), evenly spaced, always with
+// each series' first and last point, so a chart of a long run costs the
+// same as a short one and still ends at the latest result. Tune curves are
+// thinned per trial, keeping at least 2 points of each, so with more than
+// n/2 trials the result exceeds n.
+func Downsample(pts []CurvePoint, n int) []CurvePoint {
+	if n < 2 || len(pts) <= n {
+		return pts
+	}
+	byTrial := map[string][]int{}
+	var order []string
+	for i, p := range pts {
+		if _, ok := byTrial[p.Trial]; !ok {
+			order = append(order, p.Trial)
+		}
+		byTrial[p.Trial] = append(byTrial[p.Trial], i)
+	}
+	per := max(2, n/len(order))
+	keep := make([]bool, len(pts))
+	for _, tr := range order {
+		idx := byTrial[tr]
+		if len(idx) <= per {
+			for _, i := range idx {
+				keep[i] = true
+			}
+			continue
+		}
+		for k := range per {
+			keep[idx[k*(len(idx)-1)/(per-1)]] = true
+		}
+	}
+	out := make([]CurvePoint, 0, n)
+	for i, p := range pts {
+		if keep[i] {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -202,7 +202,9 @@ func TestLogs(t *testing.T) {
 	m.AppendLog(LogQuery{Node: "node-00", Job: "j1"}, "line one\nline two\n")
 	m.AppendLog(LogQuery{Node: "node-01", Worker: "w7"}, "worker says hi\n")
 	m.AppendLog(LogQuery{Node: "node-01"}, "daemon log\n")
+	m.CloseLog(LogQuery{Node: "node-02", Worker: "w-silent"})
 	cases := []struct{ path, want string }{
+		{"/api/v0/logs?worker=w-silent&follow=1", ""},
 		{"/api/v0/logs?job=j1", "line one\nline two\n"},
 		{"/api/v0/logs?job=j1&offset=9", "line two\n"},
 		{"/api/v0/logs?node=node-00&job=j1", "line one\nline two\n"},
@@ -335,5 +337,50 @@ func TestWatchReturnsOnContextEnd(t *testing.T) {
 	cancel()
 	if _, err := m.Watch(ctx, c.Version); err != context.Canceled {
 		t.Fatalf("Watch on a cancelled context: %v", err)
+	}
+}
+
+func TestDownsample(t *testing.T) {
+	var one, two []CurvePoint
+	for i := range 1000 {
+		one = append(one, CurvePoint{Iteration: i, Timesteps: int64(i)})
+		two = append(two, CurvePoint{Trial: "a", Iteration: i}, CurvePoint{Trial: "b", Iteration: i})
+	}
+	got := Downsample(one, 10)
+	if len(got) != 10 || got[0].Iteration != 0 || got[9].Iteration != 999 {
+		t.Fatalf("single series: %d points, first %d last %d", len(got), got[0].Iteration, got[len(got)-1].Iteration)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Iteration <= got[i-1].Iteration {
+			t.Fatalf("order lost: %v", got)
+		}
+	}
+	got = Downsample(two, 10)
+	last := map[string]int{}
+	count := map[string]int{}
+	for _, p := range got {
+		last[p.Trial] = p.Iteration
+		count[p.Trial]++
+	}
+	if count["a"] != 5 || count["b"] != 5 || last["a"] != 999 || last["b"] != 999 {
+		t.Fatalf("two trials: counts %v, last %v", count, last)
+	}
+	if len(Downsample(one[:5], 10)) != 5 {
+		t.Fatal("a short curve must be kept whole")
+	}
+}
+
+func TestCurveMaxPoints(t *testing.T) {
+	m, srv := newServer(t)
+	for i := range 50 {
+		m.AddCurvePoint(CurvePoint{Job: "long", Iteration: i + 1, Timesteps: int64(100 * i)})
+	}
+	_, body := get(t, srv, "/api/v0/curves/long?max_points=5", "s3cret")
+	var c CurveResponse
+	if err := json.Unmarshal(body, &c); err != nil || len(c.Points) != 5 || c.Points[4].Iteration != 50 {
+		t.Fatalf("max_points=5: %s", body)
+	}
+	if resp, _ := get(t, srv, "/api/v0/curves/long?max_points=1", "s3cret"); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("max_points=1: %d", resp.StatusCode)
 	}
 }

@@ -78,12 +78,7 @@ func (m *MemorySource) SetNodes(ns []NodeState) { m.nodes.Replace(ns); m.bump(Ki
 func (m *MemorySource) PutActor(a ActorState) { m.actors.Put(a); m.bump(KindActors) }
 
 // PutActors inserts or replaces many actors with one change event.
-func (m *MemorySource) PutActors(as []ActorState) {
-	for _, a := range as {
-		m.actors.Put(a)
-	}
-	m.bump(KindActors)
-}
+func (m *MemorySource) PutActors(as []ActorState) { putAll(m, m.actors, as, KindActors) }
 
 // PutTask inserts or replaces a task attempt.
 func (m *MemorySource) PutTask(t TaskState) { m.tasks.Put(t); m.bump(KindTasks) }
@@ -108,11 +103,15 @@ func (m *MemorySource) DeleteObject(id string) {
 func (m *MemorySource) PutJob(j JobState) { m.jobs.Put(j); m.bump(KindJobs) }
 
 // PutJobs inserts or replaces many jobs with one change event.
-func (m *MemorySource) PutJobs(js []JobState) {
-	for _, j := range js {
-		m.jobs.Put(j)
+func (m *MemorySource) PutJobs(js []JobState) { putAll(m, m.jobs, js, KindJobs) }
+
+// putAll puts rs into t and announces one change of kind for all of them,
+// so that a watcher redraws once per batch rather than once per record.
+func putAll[T any](m *MemorySource, t *Table[T], rs []T, kind string) {
+	for _, r := range rs {
+		t.Put(r)
 	}
-	m.bump(KindJobs)
+	m.bump(kind)
 }
 
 // PutTrial inserts or replaces a Tune trial.

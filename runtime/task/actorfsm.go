@@ -90,37 +90,37 @@ type ActorEvent struct {
 	NoRestart bool   // Killed
 }
 
-// ActorDepsReady: the constructor's arguments are available.
+// ActorDepsReady reports that the constructor's arguments are available.
 func ActorDepsReady() ActorEvent { return ActorEvent{Kind: ActorEvDepsReady} }
 
-// ActorDepsFailed: a constructor argument failed for good.
+// ActorDepsFailed reports that a constructor argument failed for good.
 func ActorDepsFailed(cause error) ActorEvent {
 	return ActorEvent{Kind: ActorEvDepsFailed, Cause: cause}
 }
 
-// Created: the constructor returned in worker on node.
+// Created reports that the constructor returned in worker on node.
 func Created(worker, node string) ActorEvent {
 	return ActorEvent{Kind: ActorEvCreated, Worker: worker, Node: node}
 }
 
-// CreationFailed: the constructor returned an error or panicked. Like Ray,
+// CreationFailed reports that the constructor returned an error or panicked. Like Ray,
 // this kills the actor without restart: re-running the same constructor
 // would fail the same way.
 func CreationFailed(msg string) ActorEvent { return ActorEvent{Kind: ActorEvCreationFailed, Msg: msg} }
 
-// ActorWorkerDied: the worker process hosting the actor exited. Reports
+// ActorWorkerDied reports that the worker process hosting the actor exited. Reports
 // naming a worker other than the current one are stale and ignored.
 func ActorWorkerDied(worker, msg string) ActorEvent {
 	return ActorEvent{Kind: ActorEvWorkerDied, Worker: worker, Msg: msg}
 }
 
-// ActorNodeDied: the node hosting the actor left the cluster. Reports naming
+// ActorNodeDied reports that the node hosting the actor left the cluster. Reports naming
 // another node are stale and ignored.
 func ActorNodeDied(node, msg string) ActorEvent {
 	return ActorEvent{Kind: ActorEvNodeDied, Node: node, Msg: msg}
 }
 
-// Killed: goray.Kill; with noRestart the actor dies even if restarts remain.
+// Killed reports goray.Kill; with noRestart the actor dies even if restarts remain.
 func Killed(noRestart bool) ActorEvent { return ActorEvent{Kind: ActorEvKilled, NoRestart: noRestart} }
 
 // ActorEffects tell the caller what to do after an actor transition.

@@ -33,6 +33,15 @@ type pendingEntry struct {
 	warned bool
 }
 
+// view is the entry as callers see it at now: a copy whose Demand they may
+// keep and modify without touching the table.
+func (e *pendingEntry) view(now time.Time) PendingItem {
+	it := e.item
+	it.Demand = it.Demand.Clone()
+	it.Waited = now.Sub(it.Since)
+	return it
+}
+
 // PendingDemand records how long each waiting request has waited, reports
 // those past a warning timeout exactly once each (so the runtime can warn the
 // submitter that its work fits nowhere right now), and summarises waiting
@@ -91,10 +100,7 @@ func (p *PendingDemand) Overdue() []PendingItem {
 			continue
 		}
 		e.warned = true
-		it := e.item
-		it.Demand = it.Demand.Clone()
-		it.Waited = now.Sub(it.Since)
-		out = append(out, it)
+		out = append(out, e.view(now))
 	}
 	sortItems(out)
 	return out
@@ -105,10 +111,7 @@ func (p *PendingDemand) Snapshot() []PendingItem {
 	now := p.clock.Now()
 	out := make([]PendingItem, 0, len(p.entries))
 	for _, e := range p.entries {
-		it := e.item
-		it.Demand = it.Demand.Clone()
-		it.Waited = now.Sub(it.Since)
-		out = append(out, it)
+		out = append(out, e.view(now))
 	}
 	sortItems(out)
 	return out

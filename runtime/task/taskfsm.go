@@ -162,30 +162,30 @@ type Event struct {
 	Force   bool        // Cancel
 }
 
-// ArgsReady: every argument object is available.
+// ArgsReady reports that every argument object is available.
 func ArgsReady() Event { return Event{Kind: EvArgsReady} }
 
-// ArgFailed: an argument object failed or was lost for good.
+// ArgFailed reports that an argument object failed or was lost for good.
 func ArgFailed(cause error) Event { return Event{Kind: EvArgFailed, Cause: cause} }
 
-// Scheduled: node granted the task's resources.
+// Scheduled reports that node granted the task's resources.
 func Scheduled(node string) Event { return Event{Kind: EvScheduled, Node: node} }
 
-// Started: worker began executing the task.
+// Started reports that worker began executing the task.
 func Started(worker string) Event { return Event{Kind: EvStarted, Worker: worker} }
 
-// Succeeded: the task returned without error.
+// Succeeded reports that the task returned without error.
 func Succeeded() Event { return Event{Kind: EvSucceeded} }
 
-// Failed: the current attempt failed for the given reason.
+// Failed reports that the current attempt failed for the given reason.
 func Failed(kind FailureKind, msg string) Event {
 	return Event{Kind: EvFailed, Failure: kind, Msg: msg}
 }
 
-// Cancel: the user cancelled the task; force kills a running worker.
+// Cancel reports that the user cancelled the task; force kills a running worker.
 func Cancel(force bool) Event { return Event{Kind: EvCancel, Force: force} }
 
-// Unschedulable: the policy found the task infeasible; msg is its reason.
+// Unschedulable reports that the policy found the task infeasible; msg is its reason.
 func Unschedulable(msg string) Event { return Event{Kind: EvUnschedulable, Msg: msg} }
 
 // Effects tell the caller what to do after a transition. Several may be set

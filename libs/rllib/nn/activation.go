@@ -91,8 +91,13 @@ func activateBackward(a Activation, y, dy []float32) {
 	y = y[:len(dy)]
 	switch a {
 	case Tanh:
-		for i, v := range y {
-			dy[i] *= 1 - v*v
+		i := 0
+		if useAVX {
+			i = len(dy) &^ 7
+			tanhBackAVX(y[:i], dy[:i])
+		}
+		for ; i < len(dy); i++ {
+			dy[i] *= 1 - y[i]*y[i]
 		}
 	case ReLU:
 		for i, v := range y {

@@ -47,13 +47,34 @@ func (s AdamStep) Apply(a *Adam, params, grad []float32, lo, hi int) {
 	params = params[lo:hi]
 	m, v := a.M[lo:hi], a.V[lo:hi]
 	grad = grad[lo:hi]
-	m, v = m[:len(params)], v[:len(params)]
-	for i, g := range grad {
+	m, v, grad = m[:len(params)], v[:len(params)], grad[:len(params)]
+	i := 0
+	if useAVX {
+		// The same operations in the same order, eight at a time.
+		i = len(params) &^ 7
+		c := [7]float32{stepSize, invSqrtBC2, b1, b2, c1, c2, eps}
+		adamAVX(params[:i], grad[:i], m[:i], v[:i], &c)
+	}
+	for ; i < len(params); i++ {
+		g := grad[i]
 		mi := b1*m[i] + c1*g
 		vi := b2*v[i] + c2*g*g
 		m[i], v[i] = mi, vi
 		denom := sqrt32(vi)*invSqrtBC2 + eps
 		params[i] -= stepSize * mi / denom
+	}
+}
+
+// Add sets dst[i] += src[i].
+func Add(dst, src []float32) {
+	src = src[:len(dst)]
+	i := 0
+	if useAVX {
+		i = len(dst) &^ 7
+		addAVX(dst[:i], src[:i])
+	}
+	for ; i < len(dst); i++ {
+		dst[i] += src[i]
 	}
 }
 

@@ -50,7 +50,27 @@ func denseForward(w, b, x []float32, n, in, out int, y []float32) {
 	if useAVX {
 		c8 = out &^ 7
 	}
-	for s := 0; s < n; s++ {
+	s0 := 0
+	if c8 > 0 {
+		// Pairs of samples share the loads of W.
+		for ; s0+1 < n; s0 += 2 {
+			y0, y1 := y[s0*out:s0*out+out], y[(s0+1)*out:(s0+1)*out+out]
+			copy(y0, b)
+			copy(y1, b)
+			gemv2StrideAVX(y0[:c8], y1[:c8], x[s0*in:s0*in+in], x[(s0+1)*in:(s0+1)*in+in], 1, w, out, in)
+			for _, p := range [2]int{s0, s0 + 1} {
+				ys, xs := y[p*out:p*out+out], x[p*in:p*in+in]
+				for j := c8; j < out; j++ {
+					acc := ys[j]
+					for i, xi := range xs {
+						acc += xi * w[i*out+j]
+					}
+					ys[j] = acc
+				}
+			}
+		}
+	}
+	for s := s0; s < n; s++ {
 		ys := y[s*out : s*out+out]
 		copy(ys, b)
 		xs := x[s*in : s*in+in]
@@ -156,9 +176,15 @@ func denseBackwardAVX(w, x, dy []float32, n, in, out int, dw, db, dx, wt []float
 			db[j] += dy[s*out+j]
 		}
 	}
+	i0 := 0
+	for ; i0+1 < in; i0 += 2 {
+		gemv2StrideAVX(dw[i0*out:i0*out+c8], dw[(i0+1)*out:(i0+1)*out+c8], x[i0:], x[i0+1:], in, dy, out, n)
+	}
+	if i0 < in {
+		gemvStrideAVX(dw[i0*out:i0*out+c8], x[i0:], in, dy, out, n)
+	}
 	for i := 0; i < in; i++ {
 		row := dw[i*out : i*out+out]
-		gemvStrideAVX(row[:c8], x[i:], in, dy, out, n)
 		for j := c8; j < out; j++ {
 			acc := row[j]
 			for s := 0; s < n; s++ {
@@ -179,11 +205,17 @@ func denseBackwardAVX(w, x, dy []float32, n, in, out int, dw, db, dx, wt []float
 		}
 	}
 	i8 := in &^ 7
+	clear(dx[:n*in])
+	s0 := 0
+	if i8 > 0 {
+		for ; s0+1 < n; s0 += 2 {
+			gemv2StrideAVX(dx[s0*in:s0*in+i8], dx[(s0+1)*in:(s0+1)*in+i8], dy[s0*out:s0*out+out], dy[(s0+1)*out:(s0+1)*out+out], 1, wt, in, out)
+		}
+	}
 	for s := 0; s < n; s++ {
 		dys := dy[s*out : s*out+out]
 		dxs := dx[s*in : s*in+in]
-		clear(dxs)
-		if i8 > 0 {
+		if i8 > 0 && s >= s0 {
 			gemvStrideAVX(dxs[:i8], dys, 1, wt, in, out)
 		}
 		for i := i8; i < in; i++ {

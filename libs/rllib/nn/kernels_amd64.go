@@ -21,3 +21,15 @@ func tanhAVX(y []float32)
 
 //go:noescape
 func gemvStrideAVX(y, x []float32, xs int, w []float32, ws, k int)
+
+//go:noescape
+func tanhBackAVX(y, dy []float32)
+
+//go:noescape
+func gemv2StrideAVX(y0, y1, x0, x1 []float32, xs int, w []float32, ws, k int)
+
+//go:noescape
+func adamAVX(p, g, m, v []float32, c *[7]float32)
+
+//go:noescape
+func addAVX(dst, src []float32)

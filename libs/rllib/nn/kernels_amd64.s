@@ -387,3 +387,221 @@ s8done:
 send:
 	VZEROUPPER
 	RET
+
+// func tanhBackAVX(y, dy []float32)
+// dy[i] *= 1 − y[i]² for i < len(dy) (a multiple of 8).
+TEXT ·tanhBackAVX(SB), NOSPLIT, $0-48
+	MOVQ y_base+0(FP), SI
+	MOVQ dy_base+24(FP), DI
+	MOVQ dy_len+32(FP), CX
+	VMOVUPS onesf<>(SB), Y3
+
+bloop:
+	CMPQ CX, $8
+	JL   bend
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1
+	VMOVAPS Y3, Y2
+	VFNMADD231PS Y0, Y0, Y2
+	VMULPS Y2, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  bloop
+
+bend:
+	VZEROUPPER
+	RET
+
+DATA onesf<>+0(SB)/4, $0x3f800000
+DATA onesf<>+4(SB)/4, $0x3f800000
+DATA onesf<>+8(SB)/4, $0x3f800000
+DATA onesf<>+12(SB)/4, $0x3f800000
+DATA onesf<>+16(SB)/4, $0x3f800000
+DATA onesf<>+20(SB)/4, $0x3f800000
+DATA onesf<>+24(SB)/4, $0x3f800000
+DATA onesf<>+28(SB)/4, $0x3f800000
+GLOBL onesf<>(SB), RODATA|NOPTR, $32
+
+// func gemv2StrideAVX(y0, y1, x0, x1 []float32, xs int, w []float32, ws, k int)
+// Two gemvStrideAVX's sharing the loads of w: y0[j] += Σ_t x0[t*xs]·w[t*ws+j]
+// and y1[j] += Σ_t x1[t*xs]·w[t*ws+j] for j < len(y0) (a multiple of 8;
+// len(y1) ≥ len(y0)). Eight independent accumulators keep both FMA units
+// busy; each sum keeps gemvStrideAVX's order, so results are identical.
+TEXT ·gemv2StrideAVX(SB), NOSPLIT, $0-144
+	MOVQ y0_base+0(FP), DI
+	MOVQ y0_len+8(FP), CX
+	MOVQ y1_base+24(FP), R15
+	MOVQ x0_base+48(FP), SI
+	MOVQ x1_base+72(FP), AX
+	MOVQ xs+96(FP), R13
+	SHLQ $2, R13
+	MOVQ w_base+104(FP), BX
+	MOVQ ws+128(FP), R8
+	SHLQ $2, R8
+	MOVQ k+136(FP), DX
+	XORQ R9, R9
+
+t32:
+	MOVQ CX, R10
+	SUBQ R9, R10
+	CMPQ R10, $32
+	JL   t8
+	VMOVUPS (DI)(R9*4), Y0
+	VMOVUPS 32(DI)(R9*4), Y1
+	VMOVUPS 64(DI)(R9*4), Y2
+	VMOVUPS 96(DI)(R9*4), Y3
+	VMOVUPS (R15)(R9*4), Y8
+	VMOVUPS 32(R15)(R9*4), Y9
+	VMOVUPS 64(R15)(R9*4), Y10
+	VMOVUPS 96(R15)(R9*4), Y11
+	LEAQ (BX)(R9*4), R11
+	MOVQ SI, R14
+	MOVQ AX, R10
+	XORQ R12, R12
+
+t32i:
+	CMPQ R12, DX
+	JGE  t32done
+	VBROADCASTSS (R14), Y4
+	VBROADCASTSS (R10), Y5
+	VMOVUPS (R11), Y6
+	VMOVUPS 32(R11), Y7
+	VFMADD231PS Y6, Y4, Y0
+	VFMADD231PS Y6, Y5, Y8
+	VFMADD231PS Y7, Y4, Y1
+	VFMADD231PS Y7, Y5, Y9
+	VMOVUPS 64(R11), Y6
+	VMOVUPS 96(R11), Y7
+	VFMADD231PS Y6, Y4, Y2
+	VFMADD231PS Y6, Y5, Y10
+	VFMADD231PS Y7, Y4, Y3
+	VFMADD231PS Y7, Y5, Y11
+	ADDQ R8, R11
+	ADDQ R13, R14
+	ADDQ R13, R10
+	INCQ R12
+	JMP  t32i
+
+t32done:
+	VMOVUPS Y0, (DI)(R9*4)
+	VMOVUPS Y1, 32(DI)(R9*4)
+	VMOVUPS Y2, 64(DI)(R9*4)
+	VMOVUPS Y3, 96(DI)(R9*4)
+	VMOVUPS Y8, (R15)(R9*4)
+	VMOVUPS Y9, 32(R15)(R9*4)
+	VMOVUPS Y10, 64(R15)(R9*4)
+	VMOVUPS Y11, 96(R15)(R9*4)
+	ADDQ $32, R9
+	JMP  t32
+
+t8:
+	CMPQ R9, CX
+	JGE  tend2
+	VMOVUPS (DI)(R9*4), Y0
+	VMOVUPS (R15)(R9*4), Y8
+	LEAQ (BX)(R9*4), R11
+	MOVQ SI, R14
+	MOVQ AX, R10
+	XORQ R12, R12
+
+t8i:
+	CMPQ R12, DX
+	JGE  t8done
+	VBROADCASTSS (R14), Y4
+	VBROADCASTSS (R10), Y5
+	VMOVUPS (R11), Y6
+	VFMADD231PS Y6, Y4, Y0
+	VFMADD231PS Y6, Y5, Y8
+	ADDQ R8, R11
+	ADDQ R13, R14
+	ADDQ R13, R10
+	INCQ R12
+	JMP  t8i
+
+t8done:
+	VMOVUPS Y0, (DI)(R9*4)
+	VMOVUPS Y8, (R15)(R9*4)
+	ADDQ $8, R9
+	JMP  t8
+
+tend2:
+	VZEROUPPER
+	RET
+
+// func adamAVX(p, g, m, v []float32, c *[7]float32)
+// One Adam step on len(p) (a multiple of 8) parameters with the constants
+// c = stepSize, 1/sqrt(bc2), β1, β2, 1−β1, 1−β2, ε, in exactly the
+// operations (and order) of AdamStep.Apply's Go loop, without FMAs, so
+// both give the same bits.
+TEXT ·adamAVX(SB), NOSPLIT, $0-104
+	MOVQ p_base+0(FP), DI
+	MOVQ p_len+8(FP), CX
+	MOVQ g_base+24(FP), SI
+	MOVQ m_base+48(FP), R8
+	MOVQ v_base+72(FP), R9
+	MOVQ c+96(FP), AX
+	VBROADCASTSS 0(AX), Y8
+	VBROADCASTSS 4(AX), Y9
+	VBROADCASTSS 8(AX), Y10
+	VBROADCASTSS 12(AX), Y11
+	VBROADCASTSS 16(AX), Y12
+	VBROADCASTSS 20(AX), Y13
+	VBROADCASTSS 24(AX), Y14
+
+aloop:
+	CMPQ CX, $8
+	JL   aend
+	VMOVUPS (SI), Y0
+	VMOVUPS (R8), Y1
+	VMOVUPS (R9), Y2
+	VMULPS Y10, Y1, Y1
+	VMULPS Y12, Y0, Y3
+	VADDPS Y3, Y1, Y1
+	VMULPS Y13, Y0, Y4
+	VMULPS Y0, Y4, Y4
+	VMULPS Y11, Y2, Y2
+	VADDPS Y4, Y2, Y2
+	VMOVUPS Y1, (R8)
+	VMOVUPS Y2, (R9)
+	VSQRTPS Y2, Y5
+	VMULPS Y9, Y5, Y5
+	VADDPS Y14, Y5, Y5
+	VMULPS Y8, Y1, Y6
+	VDIVPS Y5, Y6, Y6
+	VMOVUPS (DI), Y7
+	VSUBPS Y6, Y7, Y7
+	VMOVUPS Y7, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JMP  aloop
+
+aend:
+	VZEROUPPER
+	RET
+
+// func addAVX(dst, src []float32)
+// dst[i] += src[i] for i < len(dst) (a multiple of 8).
+TEXT ·addAVX(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+
+dloop:
+	CMPQ CX, $8
+	JL   dend2
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  dloop
+
+dend2:
+	VZEROUPPER
+	RET

@@ -174,7 +174,7 @@ type Workspace struct {
 	// every input-major layer's Wᵀ already (see Model.Transpose).
 	wt []float32
 	pt []float32
-	n      int
+	n  int
 }
 
 // NewWorkspace allocates scratch for batches of up to capRows rows.

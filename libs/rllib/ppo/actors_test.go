@@ -13,11 +13,14 @@ import (
 	"github.com/goray/goray/libs/rllib/rollout"
 )
 
+// initGoray starts an embedded node. Its CPUs are logical; 16 leaves room
+// for three worker sets of 2 actors at once (the runtime charges an actor
+// placed in a placement group against the node as well as the group).
 func initGoray(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
-	rt, err := goray.Init(ctx, goray.Config{NumCPUs: 8, Logger: testLogger(t)})
+	rt, err := goray.Init(ctx, goray.Config{NumCPUs: 16, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,6 +183,17 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	// RLlib ≥ 2.3: a fixed fragment length must reach train_batch_size
+	// within 10%.
+	if f := c.Rollout.RolloutFragmentLength; f > 0 && c.Rollout.BatchMode == rllib.TruncateEpisodes {
+		per := max(c.Rollout.NumRolloutWorkers, 1) * c.Rollout.NumEnvsPerWorker * f
+		b := c.Train.TrainBatchSize
+		reach := (b + per - 1) / per * per
+		if float64(reach-b) > 0.1*float64(b) {
+			return fmt.Errorf("%w: rollout_fragment_length = %d gives batches of %d steps (%d workers × %d envs), reaching %d for train_batch_size = %d, more than 10%% off; use \"auto\" (0) or %d",
+				rllib.ErrBadConfig, f, per, max(c.Rollout.NumRolloutWorkers, 1), c.Rollout.NumEnvsPerWorker, reach, b, b/(max(c.Rollout.NumRolloutWorkers, 1)*c.Rollout.NumEnvsPerWorker))
+		}
+	}
 	return nil
 }
 

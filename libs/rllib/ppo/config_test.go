@@ -83,6 +83,9 @@ func TestBadConfigErrors(t *testing.T) {
 		{"negative lr", func(c *Config) { c.Train.Lr = -1 }, "lr"},
 		{"gamma", func(c *Config) { c.Train.Gamma = 1.5 }, "gamma"},
 		{"shards", func(c *Config) { c.NumLearnerShards = 0 }, "num_learner_shards"},
+		{"fragment far from batch", func(c *Config) {
+			c.Rollout.NumRolloutWorkers, c.Rollout.NumEnvsPerWorker, c.Rollout.RolloutFragmentLength = 4, 2, 200
+		}, "rollout_fragment_length = 200"},
 	}
 	for _, tc := range cases {
 		c := frozenLakeConfig(0, 1)

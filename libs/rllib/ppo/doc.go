@@ -31,5 +31,17 @@
 // With workers, each is a goray actor when the context carries a goray
 // runtime (goray.WithRuntime) and Config.InProcessWorkers is false;
 // otherwise the workers run as goroutines in the driver process, which
-// gives the same batches bit for bit.
+// gives the same batches bit for bit. Actor workers are placed through a
+// placement group (one driver bundle, one bundle per worker, PACK unless
+// Resource.PlacementStrategy says otherwise); with
+// RecreateFailedWorkers a worker whose process or node died is replaced and
+// its sample request retried (num_remote_worker_restarts counts it).
+//
+// # Checkpoints
+//
+// Save writes weights, Adam moments, the KL coefficient, counters, the
+// episode window, the learner's RNG and every rollout worker's sampler
+// state (rollout.WorkerState: enough to rebuild the envs' exact state). So
+// FromCheckpoint followed by Train gives the iteration an uninterrupted run
+// would have given, bit for bit, with in-process or actor workers.
 package ppo

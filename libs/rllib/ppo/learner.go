@@ -202,10 +202,7 @@ func (l *learner) reduce(lo, hi int) {
 	g := l.grad[lo:hi]
 	copy(g, l.grads[0][lo:hi])
 	for s := 1; s < l.shards; s++ {
-		src := l.grads[s][lo:hi]
-		for i := range g {
-			g[i] += src[i]
-		}
+		nn.Add(g, l.grads[s][lo:hi])
 	}
 }
 

@@ -46,6 +46,7 @@ type PPO struct {
 	restoreSteps int64
 	gradUpdates  int64
 	stopped      bool
+	warnedVfClip bool
 	workerCfgs   []rollout.WorkerConfig
 	serveMu      sync.Mutex
 	serveWS      *nn.Workspace
@@ -122,11 +123,12 @@ func newPPO(ctx context.Context, cfg *Config, states []*rollout.WorkerState) (*P
 	p.serveWS = p.pol.Model.NewWorkspace(1)
 	p.lrn = newLearner(p.pol, cfg.NumLearnerShards, cfg.Train.SgdMinibatchSize)
 
-	p.workers, err = newWorkerSet(ctx, cfg, p.workerCfgs, maker, log)
+	ws, err := newWorkerSet(ctx, cfg, p.workerCfgs, maker, log)
 	if err != nil {
 		p.Stop(ctx)
 		return nil, fmt.Errorf("ppo: %w", err)
 	}
+	p.workers = ws
 	log.Info("ppo built", "env", cfg.Env.Env, "workers", nw, "envs_per_worker", cfg.Rollout.NumEnvsPerWorker,
 		"fragment", frags, "params", np, "seed", seed)
 	return p, nil
@@ -248,7 +250,8 @@ func (p *PPO) Train(ctx context.Context) (*rllib.Result, error) {
 		}
 		res.Evaluation = ev
 	}
-	if mean := float64(res.EpisodeRewardMean); !math.IsNaN(mean) && mean > tr.VfClipParam {
+	if mean := float64(res.EpisodeRewardMean); !math.IsNaN(mean) && mean > tr.VfClipParam && !p.warnedVfClip {
+		p.warnedVfClip = true
 		p.log.Warn("mean episode reward exceeds vf_clip_param; consider raising it", "episode_reward_mean", mean, "vf_clip_param", tr.VfClipParam)
 	}
 	return res, nil
@@ -478,9 +481,10 @@ func FromCheckpoint(ctx context.Context, dir string, opts ...func(*Config)) (*PP
 		return nil, fmt.Errorf("%w: %s holds a %s checkpoint, not PPO", rllib.ErrCheckpoint, dir, meta.Algorithm)
 	}
 	cfg := NewConfig()
-	if err := json.Unmarshal(meta.Config, cfg); err != nil {
+	if err := rollout.DecodeJSON(meta.Config, cfg); err != nil {
 		return nil, fmt.Errorf("%w: config: %w", rllib.ErrCheckpoint, err)
 	}
+	rollout.NormalizeKwargs(cfg.Env.EnvConfig)
 	var st state
 	if err := json.Unmarshal(meta.State, &st); err != nil {
 		return nil, fmt.Errorf("%w: state: %w", rllib.ErrCheckpoint, err)

@@ -17,7 +17,11 @@ func newWorkerSet(ctx context.Context, cfg *Config, cfgs []rollout.WorkerConfig,
 		_, _, err := goray.ClusterResources(ctx)
 		switch {
 		case err == nil:
-			return rollout.NewActorSet(ctx, cfgs, cfg.Resource, cfg.Rollout.RecreateFailedWorkers, log)
+			set, err := rollout.NewActorSet(ctx, cfgs, cfg.Resource, cfg.Rollout.RecreateFailedWorkers, log)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return set, nil
 		case errors.Is(err, goray.ErrNotInitialized):
 			log.Info("no goray runtime: rollout workers run in-process")
 		default:

@@ -85,7 +85,7 @@ func (Library) Run(ctx context.Context, spec *jobs.Spec, cfg any, report func(jo
 				report(jobs.Progress{
 					Iteration: r.TrainingIteration, MaxIterations: stop.TrainingIteration,
 					Metric: "episode_reward_mean", Value: float64(r.EpisodeRewardMean), ElapsedS: r.TimeTotalS,
-					Text: fmt.Sprintf("timesteps_total=%d episode_reward_mean=%.3f", r.TimestepsTotal, float64(r.EpisodeRewardMean)),
+					Text: fmt.Sprintf("timesteps_total=%d", r.TimestepsTotal),
 				})
 			}
 		},

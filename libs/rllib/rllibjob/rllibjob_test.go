@@ -14,7 +14,16 @@ import (
 )
 
 func TestScalingJobFileDecodes(t *testing.T) {
-	spec, err := jobs.LoadFile("../../../examples/rllib-scaling/job.toml")
+	// Load a copy, so nothing is written next to the example.
+	data, err := os.ReadFile("../../../examples/rllib-scaling/job.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "job.toml")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := jobs.LoadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,10 @@ var remoteWorkerClass = goray.RegisterActor[RemoteWorker]("goray.rllib.RolloutWo
 // because env_config holds arbitrary TOML values.
 func newRemoteWorker(ctx context.Context, cfgJSON string) (*RemoteWorker, error) {
 	var cfg WorkerConfig
-	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+	if err := DecodeJSON([]byte(cfgJSON), &cfg); err != nil {
 		return nil, fmt.Errorf("rollout worker config: %w", err)
 	}
+	NormalizeKwargs(cfg.EnvConfig)
 	w, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
 	if err != nil {
 		return nil, err

@@ -27,4 +27,9 @@
 // episode counters and the log of vector calls since the oldest running
 // episode's seeded reset (WorkerState); restoring replays that log on
 // fresh envs, which rebuilds their exact state for deterministic envs.
+// The same replay restarts an env plugin that crashed mid-sample
+// (envs.ErrPluginCrashed): the worker makes a new env, replays the log and
+// carries on, and the batch is the one an undisturbed worker would have
+// sampled. The log holds one entry per vector step since the oldest
+// running episode began, so it stays as short as the longest episode.
 package rollout

@@ -87,17 +87,17 @@ type WorkerState struct {
 // RolloutWorker samples with the current weights from one vector env of
 // NumEnvs sub-envs. It is not safe for concurrent use.
 type RolloutWorker struct {
-	cfg    WorkerConfig
-	maker  EnvMaker
-	env    envs.VectorEnv
+	cfg   WorkerConfig
+	maker EnvMaker
+	env   envs.VectorEnv
 	// envRestarts counts env plugins restarted after a crash.
 	envRestarts int
-	pol    *Policy
-	params []float32
-	ws     *nn.Workspace
-	pcg    *rand.PCG
-	rng    *rand.Rand
-	n      int
+	pol         *Policy
+	params      []float32
+	ws          *nn.Workspace
+	pcg         *rand.PCG
+	rng         *rand.Rand
+	n           int
 
 	obs     []float32 // current encoded observation per sub-env
 	episode []int64   // episode number per sub-env (its reset seed)

@@ -1,8 +1,12 @@
 package rollout
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
+	"errors"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -224,5 +228,30 @@ func TestCrashedEnvIsRestartedExactly(t *testing.T) {
 	}
 	if !slices.Equal(x.Obs, y.Obs) || !slices.Equal(x.Actions, y.Actions) || !slices.Equal(x.Rewards, y.Rewards) {
 		t.Fatal("the batch sampled across an env crash differs from an undisturbed one")
+	}
+}
+
+func TestSampleBatchGobRoundTrip(t *testing.T) {
+	w := newChainWorker(t, true, rllib.TruncateEpisodes, 5)
+	b, err := w.Sample(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(b); err != nil {
+		t.Fatal(err)
+	}
+	var got SampleBatch
+	if err := gob.NewDecoder(&buf).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*b, got) {
+		t.Fatalf("round trip:\n%+v\n%+v", *b, got)
+	}
+	raw, _ := b.GobEncode()
+	for _, cut := range []int{0, 7, len(raw) / 2, len(raw) - 1} {
+		if err := new(SampleBatch).GobDecode(raw[:cut]); !errors.Is(err, ErrBadBatch) {
+			t.Fatalf("truncated to %d bytes: %v, want ErrBadBatch", cut, err)
+		}
 	}
 }

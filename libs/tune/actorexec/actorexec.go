@@ -16,12 +16,20 @@
 // leave free. An rllib trial reserves its rollout workers' CPUs in that
 // accounting (TrainableSpec.Resources) while the trial actor itself takes
 // only ActorResources, so the workers it creates find room.
+//
+// A trial that fails (its worker crashed, its actor died) surfaces as an
+// error from Step; the tuner retries it from its latest checkpoint in a new
+// actor, up to FailureConfig.MaxFailures. With ReuseActors the actor of a
+// trial that ended normally is kept and handed the next trial with the same
+// resources (Ray's reuse_actors), which saves a worker start per trial.
 package actorexec
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/goray/goray"
@@ -88,6 +96,17 @@ func (t *TrialActor) Save(ctx context.Context) (*tune.Checkpoint, error) { retur
 // Stop ends the trainable.
 func (t *TrialActor) Stop(ctx context.Context) (bool, error) { return true, t.host.Stop(ctx) }
 
+// Reset makes a stopped actor host another trial (Ray's reuse_actors): no
+// new worker process, no new actor placement.
+func (t *TrialActor) Reset(ctx context.Context, a TrialArgs) (bool, error) {
+	n, err := NewTrialActor(ctx, a)
+	if err != nil {
+		return false, err
+	}
+	t.host = n.host
+	return true, nil
+}
+
 // trialClass is registered at init so workers know it.
 var trialClass = goray.RegisterActor[TrialActor]("goray.tune.trial", NewTrialActor)
 
@@ -100,6 +119,17 @@ type Executor struct {
 	// MaxTrialRestarts is passed to each actor as MaxRestarts (default 0:
 	// the tuner's FailureConfig retries from the last checkpoint instead).
 	MaxTrialRestarts int
+	// ReuseActors keeps the actor of a finished trial and hands it the next
+	// trial with the same resources (Ray's reuse_actors), saving a worker
+	// process start per trial. Call Close to kill the kept actors.
+	ReuseActors bool
+	// Spread places trial actors with goray's SPREAD strategy (one per node
+	// in turn) instead of the default hybrid policy, which packs the local
+	// node first.
+	Spread bool
+
+	mu   sync.Mutex
+	idle map[string][]*goray.ActorHandle[TrialActor]
 }
 
 // New returns an actor executor on rt (nil: the process default runtime).
@@ -136,9 +166,20 @@ func (e *Executor) Start(ctx context.Context, s tune.TrialSpec) (tune.TrialHandl
 	if res == nil {
 		res = s.Resources
 	}
+	args := TrialArgs{TrialID: s.TrialID, Trainable: s.Trainable, Params: p, Checkpoint: s.Checkpoint}
+	key := resKey(res)
+	if h := e.takeIdle(key); h != nil {
+		if _, err := goray.Call[bool](ctx, h, "Reset", args).Get(ctx); err == nil {
+			return &handle{e: e, h: h, id: s.TrialID, key: key}, nil
+		}
+		goray.Kill(ctx, h, true) // a broken idle actor: start a fresh one
+	}
 	opts := []goray.Option{goray.NumCPUs(res["CPU"]), goray.MaxRestarts(e.MaxTrialRestarts)}
 	if g := res["GPU"]; g > 0 {
 		opts = append(opts, goray.NumGPUs(g))
+	}
+	if e.Spread {
+		opts = append(opts, goray.Strategy(goray.Spread()))
 	}
 	custom := map[string]float64{}
 	for k, v := range res {
@@ -149,20 +190,69 @@ func (e *Executor) Start(ctx context.Context, s tune.TrialSpec) (tune.TrialHandl
 	if len(custom) > 0 {
 		opts = append(opts, goray.Resources(custom))
 	}
-	h, err := trialClass.Options(opts...).Remote(ctx, TrialArgs{TrialID: s.TrialID, Trainable: s.Trainable, Params: p, Checkpoint: s.Checkpoint})
+	h, err := trialClass.Options(opts...).Remote(ctx, args)
 	if err != nil {
 		return nil, fmt.Errorf("actorexec: create trial actor %s: %w", s.TrialID, err)
 	}
-	return &handle{e: e, h: h, id: s.TrialID}, nil
+	return &handle{e: e, h: h, id: s.TrialID, key: key}, nil
 }
 
-// Close implements tune.Executor.
-func (e *Executor) Close(context.Context) error { return nil }
+func resKey(r tune.Resources) string {
+	keys := make([]string, 0, len(r))
+	for k := range r {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%g;", k, r[k])
+	}
+	return b.String()
+}
+
+func (e *Executor) takeIdle(key string) *goray.ActorHandle[TrialActor] {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.idle[key]
+	if len(l) == 0 {
+		return nil
+	}
+	h := l[len(l)-1]
+	e.idle[key] = l[:len(l)-1]
+	return h
+}
+
+func (e *Executor) putIdle(key string, h *goray.ActorHandle[TrialActor]) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.idle == nil {
+		e.idle = map[string][]*goray.ActorHandle[TrialActor]{}
+	}
+	e.idle[key] = append(e.idle[key], h)
+}
+
+// Close implements tune.Executor: it kills the actors kept for reuse.
+func (e *Executor) Close(ctx context.Context) error {
+	e.mu.Lock()
+	idle := e.idle
+	e.idle = nil
+	e.mu.Unlock()
+	var errs []error
+	for _, l := range idle {
+		for _, h := range l {
+			if err := goray.Kill(e.ctx(ctx), h, true); err != nil && !errors.Is(err, goray.ErrActorDied) && !errors.Is(err, goray.ErrActorNotFound) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
 
 type handle struct {
 	e    *Executor
 	h    *goray.ActorHandle[TrialActor]
 	id   string
+	key  string
 	mu   sync.Mutex
 	node string
 	dead bool
@@ -207,6 +297,10 @@ func (h *handle) Stop(ctx context.Context) error {
 	h.mu.Unlock()
 	cctx := h.e.ctx(ctx)
 	_, stopErr := goray.Call[bool](cctx, h.h, "Stop").Get(cctx)
+	if stopErr == nil && h.e.ReuseActors {
+		h.e.putIdle(h.key, h.h)
+		return nil
+	}
 	killErr := goray.Kill(cctx, h.h, true)
 	if errors.Is(killErr, goray.ErrActorDied) || errors.Is(killErr, goray.ErrActorNotFound) {
 		killErr = nil

@@ -62,7 +62,7 @@ func initRTCPUs(t testing.TB, cpus float64) (context.Context, *goray.Runtime) {
 func TestTrialsRunAsActors(t *testing.T) {
 	ctx, rt := initRT(t)
 	tuner, err := tune.NewTuner("actorexec-test.counter", map[string]any{"k": tune.GridSearch(1.0, 2.0, 3.0), "iters": 3},
-		tune.Config{Metric: "score", Mode: "max", Executor: actorexec.New(rt)},
+		tune.Config{Metric: "score", Mode: "max", Executor: &actorexec.Executor{Runtime: rt, Spread: true}},
 		tune.RunConfig{Name: "actors", StoragePath: t.TempDir(), NoPlot: true})
 	if err != nil {
 		t.Fatal(err)
@@ -179,5 +179,61 @@ func TestWorkerCrashRetriedFromCheckpoint(t *testing.T) {
 		if len(pids) != 2 {
 			t.Errorf("%s: ran in %d worker processes, want 2 (crash, then retry)", r.TrialID, len(pids))
 		}
+	}
+}
+
+func TestReuseActorsRunsTrialsInFewerProcesses(t *testing.T) {
+	ctx, rt := initRT(t)
+	exec := &actorexec.Executor{Runtime: rt, ReuseActors: true}
+	defer exec.Close(ctx)
+	tuner, err := tune.NewTuner("actorexec-test.counter", map[string]any{"k": tune.GridSearch(1.0, 2.0, 3.0, 4.0, 5.0, 6.0), "iters": 2},
+		tune.Config{Metric: "score", Mode: "max", Executor: exec, MaxConcurrentTrials: 1},
+		tune.RunConfig{Name: "reuse", StoragePath: t.TempDir(), NoPlot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid, err := tuner.Fit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := map[float64]bool{}
+	for _, r := range grid.Results {
+		if r.Status != tune.Terminated || r.Metrics.Iteration() != 2 {
+			t.Errorf("%s: %s at %d", r.TrialID, r.Status, r.Metrics.Iteration())
+		}
+		if got, _ := r.Metrics.Float("score"); got != 2*r.Params.Float("k", 0) {
+			t.Errorf("%s: score %v with k=%v: a reused actor kept the old trial's params?", r.TrialID, got, r.Params["k"])
+		}
+		p, _ := r.Metrics.Float("pid")
+		pids[p] = true
+	}
+	if len(pids) != 1 {
+		t.Errorf("6 sequential trials ran in %d processes, want 1 reused actor", len(pids))
+	}
+}
+
+// BenchmarkActorTrialLaunchReuse is BenchmarkActorTrialLaunch with
+// ReuseActors.
+func BenchmarkActorTrialLaunchReuse(b *testing.B) {
+	ctx, rt := initRT(b)
+	const n = 200
+	for i := 0; i < b.N; i++ {
+		exec := &actorexec.Executor{Runtime: rt, ReuseActors: true}
+		tuner, err := tune.NewTuner("actorexec-test.trivial", map[string]any{"x": tune.Uniform(0, 1)},
+			tune.Config{NumSamples: n, Metric: "v", Mode: "max", Executor: exec, Seed: uint64(i)},
+			tune.RunConfig{Name: "bench", StoragePath: b.TempDir(), NoPlot: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		grid, err := tuner.Fit(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if grid.NumTerminated() != n {
+			b.Fatalf("%d/%d terminated: %v", grid.NumTerminated(), n, grid.Errors())
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/n, "ms/trial")
+		exec.Close(ctx)
 	}
 }

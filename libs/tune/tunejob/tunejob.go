@@ -50,18 +50,22 @@ func init() { jobs.RegisterLibrary("tune", Library{}) }
 
 // Config is the [tune] table.
 type Config struct {
-	Trainable           string             `toml:"trainable"`
-	Metric              string             `toml:"metric"`
-	Mode                string             `toml:"mode"`
-	NumSamples          int                `toml:"num_samples"`
-	MaxConcurrentTrials int                `toml:"max_concurrent_trials"`
-	Seed                int64              `toml:"seed"`
-	TimeBudgetS         float64            `toml:"time_budget_s"`
-	Executor            string             `toml:"executor"`
-	ResourcesPerTrial   map[string]float64 `toml:"resources_per_trial"`
-	Scheduler           string             `toml:"scheduler"`
-	SchedulerConfig     SchedulerConfig    `toml:"scheduler_config"`
-	SearchAlg           string             `toml:"search_alg"`
+	Trainable           string  `toml:"trainable"`
+	Metric              string  `toml:"metric"`
+	Mode                string  `toml:"mode"`
+	NumSamples          int     `toml:"num_samples"`
+	MaxConcurrentTrials int     `toml:"max_concurrent_trials"`
+	Seed                int64   `toml:"seed"`
+	TimeBudgetS         float64 `toml:"time_budget_s"`
+	Executor            string  `toml:"executor"`
+	// ReuseActors hands a finished trial's actor to the next trial.
+	ReuseActors bool `toml:"reuse_actors"`
+	// Spread places trial actors one per node in turn (goray SPREAD).
+	Spread            bool               `toml:"spread"`
+	ResourcesPerTrial map[string]float64 `toml:"resources_per_trial"`
+	Scheduler         string             `toml:"scheduler"`
+	SchedulerConfig   SchedulerConfig    `toml:"scheduler_config"`
+	SearchAlg         string             `toml:"search_alg"`
 	// SearchMaxConcurrent wraps the searcher in a ConcurrencyLimiter.
 	SearchMaxConcurrent int                       `toml:"search_max_concurrent"`
 	Stop                map[string]float64        `toml:"stop"`
@@ -320,7 +324,9 @@ func (Library) Run(ctx context.Context, spec *jobs.Spec, cfg any, report func(jo
 			return fmt.Errorf("tunejob: connect to the cluster: %w", err)
 		}
 		defer rt.Shutdown(context.WithoutCancel(ctx))
-		exec = actorexec.New(rt)
+		ae := &actorexec.Executor{Runtime: rt, ReuseActors: c.ReuseActors, Spread: c.Spread}
+		defer ae.Close(context.WithoutCancel(ctx))
+		exec = ae
 	}
 	prog := &progress{report: report, metric: c.Metric, mode: c.Mode, start: time.Now(), trials: map[string]*tune.Trial{}}
 	tcfg := c.tuneConfig(exec)

@@ -37,10 +37,7 @@ func newAcrobot(kw envs.Kwargs) (envs.Env, error) {
 	const id = "Acrobot-v1"
 	warmMath()
 	k := newKwargs(id, kw)
-	if err := k.renderMode([]string{modeRGB}); err != nil {
-		return nil, err
-	}
-	if err := k.finish(); err != nil {
+	if err := k.finish([]string{modeRGB}); err != nil {
 		return nil, err
 	}
 	c := newAcrobotConsts()

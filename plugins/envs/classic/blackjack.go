@@ -30,10 +30,7 @@ func newBlackjack(kw envs.Kwargs) (envs.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := k.renderMode(nil); err != nil {
-		return nil, err
-	}
-	if err := k.finish(); err != nil {
+	if err := k.finish(nil); err != nil {
 		return nil, err
 	}
 	return &Blackjack{
@@ -122,7 +119,7 @@ func (e *Blackjack) Reset(seed *int64, _ map[string]any, obs []float64) (envs.In
 	return nil, nil // Gymnasium returns {}; an empty info is nil here
 }
 
-// Step: 1 hits, 0 sticks (the dealer then draws to 17).
+// Step plays action 1 (hit) or 0 (stick: the dealer then draws to 17).
 func (e *Blackjack) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
 	a, err := discreteAction(e.spec.ID, action, 2)
 	if err != nil {
@@ -163,8 +160,8 @@ func (e *Blackjack) Step(action []float64, obs []float64) (float64, bool, envs.I
 	return reward, terminated, nil, nil
 }
 
-// Render: Gymnasium's Blackjack renders only with pygame, so goray offers
-// no text mode for it.
+// Render always fails: Gymnasium's Blackjack renders only with pygame, so
+// goray offers no text mode for it.
 func (e *Blackjack) Render(mode string) (envs.Render, error) {
 	return envs.Render{}, unsupportedRender(e.spec.ID, mode)
 }

@@ -49,10 +49,7 @@ func newCartPole(id string, maxSteps int, thr float64) envs.Factory {
 		if err != nil {
 			return nil, err
 		}
-		if err := k.renderMode([]string{modeRGB}); err != nil {
-			return nil, err
-		}
-		if err := k.finish(); err != nil {
+		if err := k.finish([]string{modeRGB}); err != nil {
 			return nil, err
 		}
 		c := cpConsts

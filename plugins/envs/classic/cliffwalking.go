@@ -21,13 +21,8 @@ var cwDeltas = [4][2]int{{-1, 0}, {0, 1}, {1, 0}, {0, -1}}
 // (toy_text/cliffwalking.py).
 type CliffWalking struct {
 	spec envs.Spec
-	seeder
-	p          [cwRows * cwCols][4]outcomes
-	initCDF    []float64
-	s          int
-	lastAction int
-	hasState   bool
-	info       envs.Info
+	toyText
+	p [cwRows * cwCols][4]outcomes
 }
 
 func cwCliff(r, c int) bool { return r == cwRows-1 && c >= 1 && c <= cwCols-2 }
@@ -39,13 +34,10 @@ func newCliffWalking(id string, defaultSlippery bool) envs.Factory {
 		if err != nil {
 			return nil, err
 		}
-		if err := k.renderMode([]string{modeANSI}); err != nil {
+		if err := k.finish([]string{modeANSI}); err != nil {
 			return nil, err
 		}
-		if err := k.finish(); err != nil {
-			return nil, err
-		}
-		e := &CliffWalking{lastAction: -1}
+		e := &CliffWalking{toyText: toyText{lastAction: -1}}
 		weights := make([]float64, cwRows*cwCols)
 		weights[cwStart] = 1
 		e.initCDF = initialDistribution(weights)
@@ -88,29 +80,16 @@ func (e *CliffWalking) Spec() envs.Spec { return e.spec }
 
 // Reset puts the agent on the start cell (3, 0) with one draw.
 func (e *CliffWalking) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, error) {
-	if err := checkObs(e.spec.ID, obs, 1); err != nil {
+	if err := e.reset(e.spec.ID, seed, obs); err != nil {
 		return nil, err
 	}
-	if err := e.reseed(e.spec.ID, seed); err != nil {
-		return nil, err
-	}
-	e.s = e.rng.CategoricalSample(e.initCDF)
-	e.lastAction = -1
-	e.hasState = true
-	obs[0] = float64(e.s)
 	return envs.Info{"prob": 1.0}, nil
 }
 
 // Step draws one outcome; the Info map is reused by the next Step.
 func (e *CliffWalking) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
-	a, err := discreteAction(e.spec.ID, action, 4)
+	a, err := e.stepAction(e.spec.ID, action, obs, 4)
 	if err != nil {
-		return 0, false, nil, err
-	}
-	if !e.hasState {
-		return 0, false, nil, envs.ErrResetNeeded
-	}
-	if err := checkObs(e.spec.ID, obs, 1); err != nil {
 		return 0, false, nil, err
 	}
 	t := e.p[e.s][a].sample(e.rng)

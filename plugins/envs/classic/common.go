@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -146,15 +147,8 @@ func (k *kwargs) float(name string, def float64) (float64, error) {
 	if !ok {
 		return def, nil
 	}
-	switch x := v.(type) {
-	case float64:
+	if x, ok := asFloat(v); ok {
 		return x, nil
-	case float32:
-		return float64(x), nil
-	case int:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
 	}
 	return 0, k.errorf(name, "want a number, got %T (%v)", v, v)
 }
@@ -188,27 +182,20 @@ func (k *kwargs) integer(name string, def int64) (int64, error) {
 	return 0, k.errorf(name, "want an integer, got %T (%v)", v, v)
 }
 
-// renderMode accepts gymnasium.make's render_mode kwarg. goray renders on
-// request (Env.Render(mode)), so the value is only validated.
-func (k *kwargs) renderMode(modes []string) error {
-	v, ok := k.lookup("render_mode")
-	if !ok || v == nil {
-		return nil
-	}
-	s, isStr := v.(string)
-	if !isStr {
-		return k.errorf("render_mode", "want a string, got %T", v)
-	}
-	for _, m := range modes {
-		if m == s {
-			return nil
+// finish validates gymnasium.make's render_mode kwarg against modes (goray
+// renders on request, through Env.Render(mode), so the value is only
+// checked) and reports any kwarg nothing asked for. Constructors call it
+// last, after reading every kwarg they know.
+func (k *kwargs) finish(renderModes []string) error {
+	if v, ok := k.lookup("render_mode"); ok && v != nil {
+		s, isStr := v.(string)
+		if !isStr {
+			return k.errorf("render_mode", "want a string, got %T", v)
+		}
+		if !slices.Contains(renderModes, s) {
+			return k.errorf("render_mode", "%q not supported (have %s)", s, strings.Join(renderModes, ", "))
 		}
 	}
-	return k.errorf("render_mode", "%q not supported (have %s)", s, strings.Join(modes, ", "))
-}
-
-// finish reports any unknown kwarg.
-func (k *kwargs) finish() error {
 	var unknown []string
 	for name := range k.kw {
 		if !k.used[name] {
@@ -234,30 +221,40 @@ func resetBounds(id string, options map[string]any, defLow, defHigh float64) (fl
 		return 0, 0, err
 	}
 	if low > high {
-		return 0, 0, fmt.Errorf("%s: reset options: lower bound (%v) must be lower than higher bound (%v)", id, low, high)
+		return 0, 0, fmt.Errorf("%s: reset options: %w: lower bound (%v) must be lower than higher bound (%v)", id, ErrBadOption, low, high)
 	}
 	return low, high, nil
 }
 
-// ErrBadOption reports an ill-typed reset option.
+// ErrBadOption reports an ill-typed or inconsistent reset option.
 var ErrBadOption = errors.New("invalid reset option")
 
+// optionNumber reads the number options[name], or def where it is absent.
 func optionNumber(id string, options map[string]any, name string, def float64) (float64, error) {
 	v, ok := options[name]
 	if !ok {
 		return def, nil
 	}
-	switch x := v.(type) {
-	case float64:
+	if x, ok := asFloat(v); ok {
 		return x, nil
-	case float32:
-		return float64(x), nil
-	case int:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
 	}
 	return 0, fmt.Errorf("%s: reset option %q: %w: want a number, got %T", id, name, ErrBadOption, v)
+}
+
+// asFloat accepts the numeric types a kwarg or option arrives as (JSON and
+// gRPC give float64, Go callers often int) as one float64.
+func asFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
 }
 
 // colorize is gymnasium.utils.colorize: ANSI SGR codes around s.

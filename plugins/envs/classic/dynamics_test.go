@@ -2,6 +2,7 @@ package classic
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,14 +128,19 @@ func TestFrozenLakeRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "\n\x1b[41mS\x1b[0mFFF\nFHFH\nFFFH\nHFFG\n"
-	if r.Text != want {
-		t.Errorf("render %q, want %q", r.Text, want)
+	const want0 = "\n\x1b[41mS\x1b[0mFFF\nFHFH\nFFFH\nHFFG\n"
+	if r.Text != want0 {
+		t.Errorf("render %q, want %q", r.Text, want0)
 	}
 	step(t, e, flRight, obs)
 	r, _ = e.Render("ansi")
 	if want := "  (Right)\nS\x1b[41mF\x1b[0mFF\nFHFH\nFFFH\nHFFG\n"; r.Text != want {
 		t.Errorf("render %q, want %q", r.Text, want)
+	}
+	// A reset forgets the last action.
+	reset(t, e, 0, obs)
+	if r, _ = e.Render("ansi"); r.Text != want0 {
+		t.Errorf("render after reset %q, want %q", r.Text, want0)
 	}
 	if _, err := e.Render("rgb_array"); err == nil {
 		t.Error("rgb_array accepted")
@@ -334,7 +340,7 @@ func TestContinuousActionClipping(t *testing.T) {
 		o2, r2 := run(c.edge)
 		o3, r3 := run(-c.big)
 		o4, _ := run(-c.edge)
-		if !equal(o1, o2) || !equal(o3, o4) {
+		if !slices.Equal(o1, o2) || !slices.Equal(o3, o4) {
 			t.Errorf("%s: clipped and edge actions give %v/%v and %v/%v", c.id, o1, o2, o3, o4)
 		}
 		if c.rawReward {
@@ -346,18 +352,6 @@ func TestContinuousActionClipping(t *testing.T) {
 			t.Errorf("%s: reward uses the unclipped torque: %v vs %v", c.id, r1, r2)
 		}
 	}
-}
-
-func equal(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestMountainCarReachesGoal(t *testing.T) {
@@ -482,7 +476,7 @@ func TestTaxi(t *testing.T) {
 	// Taxi at R with the passenger there, destination G.
 	e.s = taxiEncode(0, 0, 0, 1)
 	mask := e.actionMask(e.s, make([]int64, 6))
-	if want := []int64{1, 0, 1, 0, 1, 0}; !equalInt(mask, want) {
+	if want := []int64{1, 0, 1, 0, 1, 0}; !slices.Equal(mask, want) {
 		t.Errorf("mask at R %v, want %v", mask, want)
 	}
 	if r, term, _ := step(t, e, 5, obs); r != -10 || term {
@@ -524,18 +518,6 @@ func TestTaxi(t *testing.T) {
 	if len(starts) != 300 {
 		t.Errorf("%d distinct start states, want 300", len(starts))
 	}
-}
-
-func equalInt(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestTaxiRainyAndFickle(t *testing.T) {

@@ -161,6 +161,10 @@ func TestErrors(t *testing.T) {
 		{"Taxi-v4", envs.Kwargs{"rainy_probability": 1.5}, "rainy_probability"},
 		{"Blackjack-v1", envs.Kwargs{"natural": 1.0}, "natural"},
 		{"MountainCar-v0", envs.Kwargs{"render_mode": "human"}, "render_mode"},
+		{"MountainCar-v0", envs.Kwargs{"render_mode": 1.0}, "render_mode"},
+		{"MountainCarContinuous-v0", envs.Kwargs{"goal_velocity": "fast"}, "goal_velocity"},
+		{"Blackjack-v1", envs.Kwargs{"render_mode": "ansi"}, "render_mode"},
+		{"Acrobot-v1", envs.Kwargs{"book_or_nips": "book"}, "book_or_nips"},
 	}
 	for _, c := range cases {
 		_, err := Make(c.id, c.kw)
@@ -176,8 +180,17 @@ func TestErrors(t *testing.T) {
 	if _, err := e.Reset(seedPtr(-1), nil, obs); !errors.Is(err, nprand.ErrNegativeSeed) {
 		t.Errorf("negative seed: %v", err)
 	}
-	if _, err := e.Reset(nil, map[string]any{"low": 0.1, "high": -0.1}, obs); err == nil {
-		t.Error("low > high accepted")
+	for _, opts := range []map[string]any{
+		{"low": 0.1, "high": -0.1},
+		{"low": "0.1"},
+		{"high": true},
+	} {
+		if _, err := e.Reset(nil, opts, obs); !errors.Is(err, ErrBadOption) {
+			t.Errorf("reset options %v: err = %v, want ErrBadOption", opts, err)
+		}
+	}
+	if _, err := mustMake(t, "MountainCar-v0", nil).Reset(nil, map[string]any{"low": -0.3, "high": -0.5}, make([]float64, 2)); !errors.Is(err, ErrBadOption) {
+		t.Errorf("MountainCar low > high: err = %v, want ErrBadOption", err)
 	}
 	if _, err := e.Reset(seedPtr(1), nil, obs); err != nil {
 		t.Fatal(err)

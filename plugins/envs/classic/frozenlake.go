@@ -111,15 +111,10 @@ func reachable(board [][]byte) bool {
 // FrozenLake is FrozenLake-v1 (toy_text/frozen_lake.py).
 type FrozenLake struct {
 	spec envs.Spec
-	seeder
+	toyText
 	desc       [][]byte
 	nrow, ncol int
 	p          [][4]outcomes
-	initCDF    []float64
-	s          int
-	lastAction int // -1: none
-	hasState   bool
-	info       envs.Info
 }
 
 func newFrozenLake(id string, defaultMap string, maxSteps int, thr float64) envs.Factory {
@@ -154,10 +149,7 @@ func newFrozenLake(id string, defaultMap string, maxSteps int, thr float64) envs
 				schedule[i] = f
 			}
 		}
-		if err := k.renderMode([]string{modeANSI}); err != nil {
-			return nil, err
-		}
-		if err := k.finish(); err != nil {
+		if err := k.finish([]string{modeANSI}); err != nil {
 			return nil, err
 		}
 		return buildFrozenLake(id, desc, slippery, success, schedule, maxSteps, thr)
@@ -284,7 +276,7 @@ func parseDesc(k *kwargs, v any) ([]string, error) {
 
 func buildFrozenLake(id string, rows []string, slippery bool, success float64, schedule [3]float64, maxSteps int, thr float64) (*FrozenLake, error) {
 	nrow, ncol := len(rows), len(rows[0])
-	e := &FrozenLake{nrow: nrow, ncol: ncol, lastAction: -1}
+	e := &FrozenLake{toyText: toyText{lastAction: -1}, nrow: nrow, ncol: ncol}
 	e.desc = make([][]byte, nrow)
 	weights := make([]float64, nrow*ncol)
 	for r, row := range rows {
@@ -364,30 +356,17 @@ func (e *FrozenLake) Spec() envs.Spec { return e.spec }
 
 // Reset puts the agent on S with one categorical_sample draw.
 func (e *FrozenLake) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, error) {
-	if err := checkObs(e.spec.ID, obs, 1); err != nil {
+	if err := e.reset(e.spec.ID, seed, obs); err != nil {
 		return nil, err
 	}
-	if err := e.reseed(e.spec.ID, seed); err != nil {
-		return nil, err
-	}
-	e.s = e.rng.CategoricalSample(e.initCDF)
-	e.lastAction = -1
-	e.hasState = true
-	obs[0] = float64(e.s)
 	return envs.Info{"prob": 1.0}, nil
 }
 
 // Step draws one outcome of P[s][a]. The returned Info map is reused by
 // the next Step.
 func (e *FrozenLake) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
-	a, err := discreteAction(e.spec.ID, action, 4)
+	a, err := e.stepAction(e.spec.ID, action, obs, 4)
 	if err != nil {
-		return 0, false, nil, err
-	}
-	if !e.hasState {
-		return 0, false, nil, envs.ErrResetNeeded
-	}
-	if err := checkObs(e.spec.ID, obs, 1); err != nil {
 		return 0, false, nil, err
 	}
 	t := e.p[e.s][a].sample(e.rng)

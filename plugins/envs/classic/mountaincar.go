@@ -31,10 +31,7 @@ func newMountainCar(kw envs.Kwargs) (envs.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := k.renderMode([]string{modeRGB}); err != nil {
-		return nil, err
-	}
-	if err := k.finish(); err != nil {
+	if err := k.finish([]string{modeRGB}); err != nil {
 		return nil, err
 	}
 	return &MountainCar{
@@ -57,20 +54,11 @@ func (e *MountainCar) Spec() envs.Spec { return e.spec }
 // Reset draws the position from uniform(-0.6, -0.4) (options low/high
 // override); the velocity starts at 0.
 func (e *MountainCar) Reset(seed *int64, options map[string]any, obs []float64) (envs.Info, error) {
-	if err := checkObs(e.spec.ID, obs, 2); err != nil {
-		return nil, err
-	}
-	low, high, err := resetBounds(e.spec.ID, options, -0.6, -0.4)
+	pos, err := resetCar(&e.seeder, e.spec.ID, seed, options, obs)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.reseed(e.spec.ID, seed); err != nil {
-		return nil, err
-	}
-	e.pos = e.rng.Uniform(low, high)
-	e.vel = 0
-	e.hasState = true
-	obs[0], obs[1] = f32(e.pos), f32(e.vel)
+	e.pos, e.vel, e.hasState = pos, 0, true
 	return nil, nil // Gymnasium returns {}; an empty info is nil here
 }
 
@@ -111,6 +99,25 @@ func (e *MountainCar) Render(mode string) (envs.Render, error) {
 // Close implements envs.Env.
 func (e *MountainCar) Close() error { return nil }
 
+// resetCar is the Reset both mountain cars share: it draws the position
+// from uniform(low, high) (default -0.6, -0.4) and writes the observation
+// with the velocity at 0.
+func resetCar(s *seeder, id string, seed *int64, options map[string]any, obs []float64) (float64, error) {
+	if err := checkObs(id, obs, 2); err != nil {
+		return 0, err
+	}
+	low, high, err := resetBounds(id, options, -0.6, -0.4)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.reseed(id, seed); err != nil {
+		return 0, err
+	}
+	pos := s.rng.Uniform(low, high)
+	obs[0], obs[1] = f32(pos), 0
+	return pos, nil
+}
+
 // clip is np.clip for scalars: min(max(x, lo), hi).
 func clip(x, lo, hi float64) float64 {
 	if x < lo {
@@ -147,10 +154,7 @@ func newMountainCarContinuous(kw envs.Kwargs) (envs.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := k.renderMode([]string{modeRGB}); err != nil {
-		return nil, err
-	}
-	if err := k.finish(); err != nil {
+	if err := k.finish([]string{modeRGB}); err != nil {
 		return nil, err
 	}
 	return &MountainCarContinuous{
@@ -174,20 +178,11 @@ func (e *MountainCarContinuous) Spec() envs.Spec { return e.spec }
 // override); the velocity starts at 0. The reset state stays float64
 // until the first step, as in Gymnasium.
 func (e *MountainCarContinuous) Reset(seed *int64, options map[string]any, obs []float64) (envs.Info, error) {
-	if err := checkObs(e.spec.ID, obs, 2); err != nil {
-		return nil, err
-	}
-	low, high, err := resetBounds(e.spec.ID, options, -0.6, -0.4)
+	pos, err := resetCar(&e.seeder, e.spec.ID, seed, options, obs)
 	if err != nil {
 		return nil, err
 	}
-	if err := e.reseed(e.spec.ID, seed); err != nil {
-		return nil, err
-	}
-	e.pos = e.rng.Uniform(low, high)
-	e.vel = 0
-	e.hasState = true
-	obs[0], obs[1] = f32(e.pos), f32(e.vel)
+	e.pos, e.vel, e.hasState = pos, 0, true
 	return nil, nil // Gymnasium returns {}; an empty info is nil here
 }
 
@@ -206,19 +201,8 @@ func (e *MountainCarContinuous) Step(action []float64, obs []float64) (float64, 
 	force := min(max(a, -1.0), 1.0)
 	three := 3.0
 	v := e.vel + (float64(force*mccPower) - float64(mcGravity*libmCosX(three*e.pos)))
-	if v > mcMaxSpeed {
-		v = mcMaxSpeed
-	}
-	if v < -mcMaxSpeed {
-		v = -mcMaxSpeed
-	}
-	p := e.pos + v
-	if p > mcMaxPos {
-		p = mcMaxPos
-	}
-	if p < mcMinPos {
-		p = mcMinPos
-	}
+	v = clip(v, -mcMaxSpeed, mcMaxSpeed)
+	p := clip(e.pos+v, mcMinPos, mcMaxPos)
 	if p == mcMinPos && v < 0 {
 		v = 0
 	}

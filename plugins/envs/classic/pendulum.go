@@ -34,10 +34,7 @@ func newPendulum(kw envs.Kwargs) (envs.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := k.renderMode([]string{modeRGB}); err != nil {
-		return nil, err
-	}
-	if err := k.finish(); err != nil {
+	if err := k.finish([]string{modeRGB}); err != nil {
 		return nil, err
 	}
 	return &Pendulum{

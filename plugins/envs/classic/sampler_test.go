@@ -3,6 +3,7 @@ package classic
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/goray/goray/plugins/envs"
@@ -39,7 +40,7 @@ func TestSamplerStreams(t *testing.T) {
 			hi := -g.Exponential(1) + 3
 			u := g.Uniform(-1, 1)
 			want := []float64{f32(u), f32(n), f32(lo), f32(hi)}
-			if !equal(out, want) {
+			if !slices.Equal(out, want) {
 				t.Fatalf("got %v, want %v", out, want)
 			}
 		}
@@ -65,7 +66,7 @@ func TestSamplerStreams(t *testing.T) {
 		g := nprand.MustNPRandom(9)
 		out := make([]float64, 2)
 		s.Sample(out)
-		if want := []float64{math.Trunc(g.Random() * 3), math.Trunc(g.Random() * 7)}; !equal(out, want) {
+		if want := []float64{math.Trunc(g.Random() * 3), math.Trunc(g.Random() * 7)}; !slices.Equal(out, want) {
 			t.Errorf("got %v, want %v", out, want)
 		}
 	})
@@ -80,7 +81,7 @@ func TestSamplerStreams(t *testing.T) {
 		out := make([]float64, 2)
 		for range 20 {
 			s.Sample(out)
-			if want := []float64{float64(g0.Integers(0, 32)), float64(g1.Integers(0, 11))}; !equal(out, want) {
+			if want := []float64{float64(g0.Integers(0, 32)), float64(g1.Integers(0, 11))}; !slices.Equal(out, want) {
 				t.Fatalf("got %v, want %v", out, want)
 			}
 		}

@@ -11,6 +11,3 @@ func pySquare(x float64) float64 { return pySquareGlibc(x) }
 // glibc emulation by default.
 func libmSinX(x float64) float64 { return libmSin(x) }
 func libmCosX(x float64) float64 { return libmCos(x) }
-
-// usingSystemLibm reports whether the C library is called directly.
-const usingSystemLibm = false

@@ -15,5 +15,3 @@ func pySquare(x float64) float64 { return float64(C.pow(C.double(x), 2)) }
 
 func libmSinX(x float64) float64 { return float64(C.sin(C.double(x))) }
 func libmCosX(x float64) float64 { return float64(C.cos(C.double(x))) }
-
-const usingSystemLibm = true

@@ -46,16 +46,11 @@ func taxiLocIndex(row, col int) int {
 // options.
 type Taxi struct {
 	spec envs.Spec
-	seeder
+	toyText
 	p          [500][6]outcomes
-	initCDF    []float64
-	s          int
-	lastAction int
-	hasState   bool
 	fickle     bool
 	fickleProb float64
 	fickleStep bool
-	info       envs.Info
 	mask       []int64
 	// maskAny is mask boxed once; steps rewrite the slice in place.
 	maskAny any
@@ -88,13 +83,10 @@ func newTaxi(kw envs.Kwargs) (envs.Env, error) {
 			return nil, k.errorf(name, "%v is not in [0, 1]", v)
 		}
 	}
-	if err := k.renderMode([]string{modeANSI}); err != nil {
+	if err := k.finish([]string{modeANSI}); err != nil {
 		return nil, err
 	}
-	if err := k.finish(); err != nil {
-		return nil, err
-	}
-	e := &Taxi{lastAction: -1, fickle: fickle, fickleProb: fickleProb, mask: make([]int64, 6)}
+	e := &Taxi{toyText: toyText{lastAction: -1}, fickle: fickle, fickleProb: fickleProb, mask: make([]int64, 6)}
 	e.maskAny = e.mask
 	weights := make([]float64, 500)
 	one := 1.0
@@ -244,31 +236,18 @@ func (e *Taxi) actionMask(s int, mask []int64) []int64 {
 // Reset samples one of the 300 start states with one draw, plus one more
 // draw for the fickle passenger when enabled.
 func (e *Taxi) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, error) {
-	if err := checkObs(e.spec.ID, obs, 1); err != nil {
+	if err := e.reset(e.spec.ID, seed, obs); err != nil {
 		return nil, err
 	}
-	if err := e.reseed(e.spec.ID, seed); err != nil {
-		return nil, err
-	}
-	e.s = e.rng.CategoricalSample(e.initCDF)
-	e.lastAction = -1
 	e.fickleStep = e.fickle && e.rng.Random() < e.fickleProb
-	e.hasState = true
-	obs[0] = float64(e.s)
 	return envs.Info{"prob": 1.0, "action_mask": e.actionMask(e.s, make([]int64, 6))}, nil
 }
 
 // Step draws one outcome; the Info map and its action_mask slice are
 // reused by the next Step.
 func (e *Taxi) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
-	a, err := discreteAction(e.spec.ID, action, 6)
+	a, err := e.stepAction(e.spec.ID, action, obs, 6)
 	if err != nil {
-		return 0, false, nil, err
-	}
-	if !e.hasState {
-		return 0, false, nil, envs.ErrResetNeeded
-	}
-	if err := checkObs(e.spec.ID, obs, 1); err != nil {
 		return 0, false, nil, err
 	}
 	t := e.p[e.s][a].sample(e.rng)

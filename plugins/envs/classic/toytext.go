@@ -5,6 +5,51 @@ import (
 	"github.com/goray/goray/plugins/envs/nprand"
 )
 
+// toyText is the core every toy-text env shares, as Gymnasium's
+// DiscreteEnv did: a current state drawn from an initial distribution,
+// the last action for rendering, and the info map reused across steps.
+type toyText struct {
+	seeder
+	initCDF    []float64
+	s          int
+	lastAction int // -1: none since the last reset
+	hasState   bool
+	info       envs.Info
+}
+
+// reset draws the start state with one categorical_sample draw and writes
+// it to obs.
+func (t *toyText) reset(id string, seed *int64, obs []float64) error {
+	if err := checkObs(id, obs, 1); err != nil {
+		return err
+	}
+	if err := t.reseed(id, seed); err != nil {
+		return err
+	}
+	t.s = t.rng.CategoricalSample(t.initCDF)
+	t.lastAction = -1
+	t.hasState = true
+	obs[0] = float64(t.s)
+	return nil
+}
+
+// stepAction validates a step's arguments, in Gymnasium's order (the
+// action first, then the state): an action in [0, n), a reset state and a
+// one-element obs.
+func (t *toyText) stepAction(id string, action, obs []float64, n int) (int, error) {
+	a, err := discreteAction(id, action, n)
+	if err != nil {
+		return 0, err
+	}
+	if !t.hasState {
+		return 0, envs.ErrResetNeeded
+	}
+	if err := checkObs(id, obs, 1); err != nil {
+		return 0, err
+	}
+	return a, nil
+}
+
 // transition is one entry of a toy-text env's P[s][a] list:
 // (probability, next state, reward, terminated).
 type transition struct {

@@ -47,11 +47,22 @@ func TestBuiltinPluginHook(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	in, err := reg.Make(ctx, cfg, envs.MakeOptions{})
+	in, err := reg.Make(ctx, cfg, envs.MakeOptions{InProcess: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
+	def, err := reg.Make(ctx, cfg, envs.MakeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer def.Close()
+	if pv, ok := def.(*envs.PluginVector); !ok || pv.Transport() != envs.TransportShm {
+		t.Fatalf("default Make of a built-in env made %T, want the built-in plugin over %s", def, envs.TransportShm)
+	}
+	if _, ok := in.(*envs.PluginVector); ok {
+		t.Fatal("MakeOptions.InProcess made the plugin vector")
+	}
 	// RIGHT, RIGHT, DOWN, DOWN, DOWN, RIGHT reaches the goal of the 4x4 map
 	// without slipping; both paths must agree step by step.
 	for _, v := range []envs.VectorEnv{sub, in} {

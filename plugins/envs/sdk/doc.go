@@ -16,7 +16,9 @@
 // The plugin side builds vectors with envs.NewVector, so the TimeLimit
 // (the spec's MaxEpisodeSteps), reset-before-step checks and the autoreset
 // modes behave exactly as on the in-process path: an env implements only
-// single-episode logic and always returns truncated=false.
+// single-episode logic and always returns truncated=false. Steps take the
+// shared-memory transport (shm/1, see package envs) without anything to do
+// on the plugin's side; the host falls back to gRPC where it is missing.
 //
 // The plugin never outlives its host: besides the Pdeathsig the host sets, a
 // watchdog exits when the parent PID changes or the host's gRPC connection

@@ -142,11 +142,13 @@ function parseFilter(text) {
 // listView renders a filterable, paginated table from one list endpoint.
 async function listView(root, o) {
   const st = ls(o.view);
-  let filters;
-  try { filters = parseFilter(st.filter); } catch (e) { showError(e); filters = {}; }
+  const filters = parseFilter(st.filter); // validated by apply()
   const data = await getJSON(o.path + qs(Object.assign({}, filters, { limit: PAGE, offset: st.offset })));
   const input = el("input", { type: "text", value: st.draft !== undefined ? st.draft : st.filter, placeholder: o.placeholder || "filter: key=value …", "data-testid": o.view + "-filter" });
-  const apply = () => { st.filter = input.value; st.draft = undefined; st.offset = 0; render(); };
+  const apply = () => {
+    try { parseFilter(input.value); } catch (e) { showError(e); return; }
+    st.filter = input.value; st.draft = undefined; st.offset = 0; render();
+  };
   input.addEventListener("keydown", (e) => { if (e.key === "Enter") apply(); });
   const from = data.total ? data.offset + 1 : 0;
   const to = data.offset + data.items.length;
@@ -207,6 +209,17 @@ async function viewCluster(root) {
       el("tbody", {}, rows)));
 }
 
+// progressText is the live progress line a driver reports (jobs.Progress).
+function progressText(p) {
+  if (!p) return "";
+  const parts = [];
+  if (p.iteration) parts.push("iter " + p.iteration + (p.max_iterations ? "/" + p.max_iterations : ""));
+  if (p.metric) parts.push(`${p.metric}=${(+p.value).toPrecision(4)}`);
+  if (p.eta_s) parts.push("ETA " + duration(p.eta_s * 1000));
+  if (p.text) parts.push(p.text);
+  return parts.join("  ");
+}
+
 function jobRow(j) {
   const start = j.start_time ? Date.parse(j.start_time) : 0;
   const end = j.end_time ? Date.parse(j.end_time) : Date.now();
@@ -217,6 +230,7 @@ function jobRow(j) {
     el("td", { text: j.kind }),
     el("td", { text: new Date(j.submit_time).toLocaleString() }),
     el("td", { text: start ? duration(end - start) : "-" }),
+    el("td", { "data-testid": "job-progress", text: progressText(j.progress) }),
     el("td", { class: "wrap", text: j.message || "" }),
     el("td", {},
       el("a", { href: "#/logs?" + new URLSearchParams({ job: j.job_id }), "data-testid": "job-logs-link", text: "logs" }), " ",
@@ -229,7 +243,7 @@ const views = {
     kinds: ["jobs"],
     render: (root) => listView(root, {
       view: "jobs", path: "/jobs", title: "Jobs", placeholder: "filter: status=RUNNING kind=rllib …",
-      columns: ["Job ID", "Name", "Status", "Kind", "Submitted", "Duration", "Message", ""], row: jobRow,
+      columns: ["Job ID", "Name", "Status", "Kind", "Submitted", "Duration", "Progress", "Message", ""], row: jobRow,
     }),
   },
   actors: {
@@ -368,7 +382,7 @@ async function viewTraining(root, params) {
     root.replaceChildren(el("h2", { text: "Training" }), el("p", { class: "muted", text: "No RLlib or Tune jobs yet." }));
     return;
   }
-  const [curve, trials] = await Promise.all([getJSON("/curves/" + encodeURIComponent(job)), getJSON("/trials" + qs({ job_id: job, limit: 200 }))]);
+  const [curve, trials] = await Promise.all([getJSON("/curves/" + encodeURIComponent(job) + qs({ max_points: 1000 })), getJSON("/trials" + qs({ job_id: job, limit: 200 }))]);
   const { svg, series } = curveSVG(curve.points);
   const last = curve.points[curve.points.length - 1];
   const legend = el("div", { class: "legend" }, series.filter((s) => s).map((s, i) => el("span", {}, (() => { const b = el("i"); b.style.background = COLORS[i % COLORS.length]; return b; })(), s)));
@@ -376,7 +390,9 @@ async function viewTraining(root, params) {
   root.replaceChildren(
     el("h2", { text: "Learning curve" }),
     el("div", { class: "toolbar" }, select, el("span", { class: "muted", "data-testid": "curve-summary",
-      text: last ? `${curve.points.length} iterations, ${last.timesteps_total.toLocaleString()} timesteps, reward ${(+last.episode_reward_mean).toFixed(2)}` : "no results yet" })),
+      text: !last ? "no results yet" : series.length > 1
+        ? `${series.length} trials, ${curve.points.length} results, best reward ${Math.max(...curve.points.map((p) => p.episode_reward_mean)).toFixed(2)}`
+        : `${last.iteration} iterations, ${last.timesteps_total.toLocaleString()} timesteps, reward ${(+last.episode_reward_mean).toFixed(2)}` })),
     svg, legend,
     el("h2", { text: `Tune trials (${trials.total})` }),
     el("table", { "data-testid": "trials-table" },

@@ -1362,6 +1362,103 @@ func (*CloseVectorResponse) Descriptor() ([]byte, []int) {
 	return file_env_proto_rawDescGZIP(), []int{19}
 }
 
+type AttachFastTransportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	VectorId      uint64                 `protobuf:"varint,1,opt,name=vector_id,json=vectorId,proto3" json:"vector_id,omitempty"`
+	FastTransport *FastTransport         `protobuf:"bytes,2,opt,name=fast_transport,json=fastTransport,proto3" json:"fast_transport,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachFastTransportRequest) Reset() {
+	*x = AttachFastTransportRequest{}
+	mi := &file_env_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachFastTransportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachFastTransportRequest) ProtoMessage() {}
+
+func (x *AttachFastTransportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_env_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachFastTransportRequest.ProtoReflect.Descriptor instead.
+func (*AttachFastTransportRequest) Descriptor() ([]byte, []int) {
+	return file_env_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AttachFastTransportRequest) GetVectorId() uint64 {
+	if x != nil {
+		return x.VectorId
+	}
+	return 0
+}
+
+func (x *AttachFastTransportRequest) GetFastTransport() *FastTransport {
+	if x != nil {
+		return x.FastTransport
+	}
+	return nil
+}
+
+type AttachFastTransportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// transport is the transport attached, as in MakeVectorResponse.
+	Transport     string `protobuf:"bytes,1,opt,name=transport,proto3" json:"transport,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachFastTransportResponse) Reset() {
+	*x = AttachFastTransportResponse{}
+	mi := &file_env_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachFastTransportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachFastTransportResponse) ProtoMessage() {}
+
+func (x *AttachFastTransportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_env_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachFastTransportResponse.ProtoReflect.Descriptor instead.
+func (*AttachFastTransportResponse) Descriptor() ([]byte, []int) {
+	return file_env_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AttachFastTransportResponse) GetTransport() string {
+	if x != nil {
+		return x.Transport
+	}
+	return ""
+}
+
 var File_env_proto protoreflect.FileDescriptor
 
 const file_env_proto_rawDesc = "" +
@@ -1463,7 +1560,12 @@ const file_env_proto_rawDesc = "" +
 	"\x03rgb\x18\x04 \x01(\fR\x03rgb\"1\n" +
 	"\x12CloseVectorRequest\x12\x1b\n" +
 	"\tvector_id\x18\x01 \x01(\x04R\bvectorId\"\x15\n" +
-	"\x13CloseVectorResponse2\xf5\x03\n" +
+	"\x13CloseVectorResponse\"}\n" +
+	"\x1aAttachFastTransportRequest\x12\x1b\n" +
+	"\tvector_id\x18\x01 \x01(\x04R\bvectorId\x12B\n" +
+	"\x0efast_transport\x18\x02 \x01(\v2\x1b.goray.env.v1.FastTransportR\rfastTransport\";\n" +
+	"\x1bAttachFastTransportResponse\x12\x1c\n" +
+	"\ttransport\x18\x01 \x01(\tR\ttransport2\xe1\x04\n" +
 	"\n" +
 	"EnvService\x12I\n" +
 	"\bListEnvs\x12\x1d.goray.env.v1.ListEnvsRequest\x1a\x1e.goray.env.v1.ListEnvsResponse\x12O\n" +
@@ -1474,7 +1576,8 @@ const file_env_proto_rawDesc = "" +
 	"\n" +
 	"StepStream\x12\x19.goray.env.v1.StepRequest\x1a\x13.goray.env.v1.Batch(\x010\x01\x12C\n" +
 	"\x06Render\x12\x1b.goray.env.v1.RenderRequest\x1a\x1c.goray.env.v1.RenderResponse\x12R\n" +
-	"\vCloseVector\x12 .goray.env.v1.CloseVectorRequest\x1a!.goray.env.v1.CloseVectorResponseB>Z<github.com/goray/goray/plugins/envs/proto/goray/env/v1;envv1b\x06proto3"
+	"\vCloseVector\x12 .goray.env.v1.CloseVectorRequest\x1a!.goray.env.v1.CloseVectorResponse\x12j\n" +
+	"\x13AttachFastTransport\x12(.goray.env.v1.AttachFastTransportRequest\x1a).goray.env.v1.AttachFastTransportResponseB>Z<github.com/goray/goray/plugins/envs/proto/goray/env/v1;envv1b\x06proto3"
 
 var (
 	file_env_proto_rawDescOnce sync.Once
@@ -1488,29 +1591,31 @@ func file_env_proto_rawDescGZIP() []byte {
 	return file_env_proto_rawDescData
 }
 
-var file_env_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_env_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_env_proto_goTypes = []any{
-	(*Space)(nil),               // 0: goray.env.v1.Space
-	(*Spec)(nil),                // 1: goray.env.v1.Spec
-	(*ListEnvsRequest)(nil),     // 2: goray.env.v1.ListEnvsRequest
-	(*ListEnvsResponse)(nil),    // 3: goray.env.v1.ListEnvsResponse
-	(*MakeVectorRequest)(nil),   // 4: goray.env.v1.MakeVectorRequest
-	(*FastTransport)(nil),       // 5: goray.env.v1.FastTransport
-	(*MakeVectorResponse)(nil),  // 6: goray.env.v1.MakeVectorResponse
-	(*ResetRequest)(nil),        // 7: goray.env.v1.ResetRequest
-	(*StepRequest)(nil),         // 8: goray.env.v1.StepRequest
-	(*Batch)(nil),               // 9: goray.env.v1.Batch
-	(*Error)(nil),               // 10: goray.env.v1.Error
-	(*Info)(nil),                // 11: goray.env.v1.Info
-	(*Value)(nil),               // 12: goray.env.v1.Value
-	(*DoubleList)(nil),          // 13: goray.env.v1.DoubleList
-	(*IntList)(nil),             // 14: goray.env.v1.IntList
-	(*BoolList)(nil),            // 15: goray.env.v1.BoolList
-	(*RenderRequest)(nil),       // 16: goray.env.v1.RenderRequest
-	(*RenderResponse)(nil),      // 17: goray.env.v1.RenderResponse
-	(*CloseVectorRequest)(nil),  // 18: goray.env.v1.CloseVectorRequest
-	(*CloseVectorResponse)(nil), // 19: goray.env.v1.CloseVectorResponse
-	nil,                         // 20: goray.env.v1.Info.FieldsEntry
+	(*Space)(nil),                       // 0: goray.env.v1.Space
+	(*Spec)(nil),                        // 1: goray.env.v1.Spec
+	(*ListEnvsRequest)(nil),             // 2: goray.env.v1.ListEnvsRequest
+	(*ListEnvsResponse)(nil),            // 3: goray.env.v1.ListEnvsResponse
+	(*MakeVectorRequest)(nil),           // 4: goray.env.v1.MakeVectorRequest
+	(*FastTransport)(nil),               // 5: goray.env.v1.FastTransport
+	(*MakeVectorResponse)(nil),          // 6: goray.env.v1.MakeVectorResponse
+	(*ResetRequest)(nil),                // 7: goray.env.v1.ResetRequest
+	(*StepRequest)(nil),                 // 8: goray.env.v1.StepRequest
+	(*Batch)(nil),                       // 9: goray.env.v1.Batch
+	(*Error)(nil),                       // 10: goray.env.v1.Error
+	(*Info)(nil),                        // 11: goray.env.v1.Info
+	(*Value)(nil),                       // 12: goray.env.v1.Value
+	(*DoubleList)(nil),                  // 13: goray.env.v1.DoubleList
+	(*IntList)(nil),                     // 14: goray.env.v1.IntList
+	(*BoolList)(nil),                    // 15: goray.env.v1.BoolList
+	(*RenderRequest)(nil),               // 16: goray.env.v1.RenderRequest
+	(*RenderResponse)(nil),              // 17: goray.env.v1.RenderResponse
+	(*CloseVectorRequest)(nil),          // 18: goray.env.v1.CloseVectorRequest
+	(*CloseVectorResponse)(nil),         // 19: goray.env.v1.CloseVectorResponse
+	(*AttachFastTransportRequest)(nil),  // 20: goray.env.v1.AttachFastTransportRequest
+	(*AttachFastTransportResponse)(nil), // 21: goray.env.v1.AttachFastTransportResponse
+	nil,                                 // 22: goray.env.v1.Info.FieldsEntry
 }
 var file_env_proto_depIdxs = []int32{
 	0,  // 0: goray.env.v1.Space.spaces:type_name -> goray.env.v1.Space
@@ -1521,31 +1626,34 @@ var file_env_proto_depIdxs = []int32{
 	1,  // 5: goray.env.v1.MakeVectorResponse.spec:type_name -> goray.env.v1.Spec
 	11, // 6: goray.env.v1.Batch.infos:type_name -> goray.env.v1.Info
 	10, // 7: goray.env.v1.Batch.error:type_name -> goray.env.v1.Error
-	20, // 8: goray.env.v1.Info.fields:type_name -> goray.env.v1.Info.FieldsEntry
+	22, // 8: goray.env.v1.Info.fields:type_name -> goray.env.v1.Info.FieldsEntry
 	13, // 9: goray.env.v1.Value.double_list:type_name -> goray.env.v1.DoubleList
 	14, // 10: goray.env.v1.Value.int_list:type_name -> goray.env.v1.IntList
 	11, // 11: goray.env.v1.Value.info:type_name -> goray.env.v1.Info
 	15, // 12: goray.env.v1.Value.bool_list:type_name -> goray.env.v1.BoolList
-	12, // 13: goray.env.v1.Info.FieldsEntry.value:type_name -> goray.env.v1.Value
-	2,  // 14: goray.env.v1.EnvService.ListEnvs:input_type -> goray.env.v1.ListEnvsRequest
-	4,  // 15: goray.env.v1.EnvService.MakeVector:input_type -> goray.env.v1.MakeVectorRequest
-	7,  // 16: goray.env.v1.EnvService.Reset:input_type -> goray.env.v1.ResetRequest
-	8,  // 17: goray.env.v1.EnvService.Step:input_type -> goray.env.v1.StepRequest
-	8,  // 18: goray.env.v1.EnvService.StepStream:input_type -> goray.env.v1.StepRequest
-	16, // 19: goray.env.v1.EnvService.Render:input_type -> goray.env.v1.RenderRequest
-	18, // 20: goray.env.v1.EnvService.CloseVector:input_type -> goray.env.v1.CloseVectorRequest
-	3,  // 21: goray.env.v1.EnvService.ListEnvs:output_type -> goray.env.v1.ListEnvsResponse
-	6,  // 22: goray.env.v1.EnvService.MakeVector:output_type -> goray.env.v1.MakeVectorResponse
-	9,  // 23: goray.env.v1.EnvService.Reset:output_type -> goray.env.v1.Batch
-	9,  // 24: goray.env.v1.EnvService.Step:output_type -> goray.env.v1.Batch
-	9,  // 25: goray.env.v1.EnvService.StepStream:output_type -> goray.env.v1.Batch
-	17, // 26: goray.env.v1.EnvService.Render:output_type -> goray.env.v1.RenderResponse
-	19, // 27: goray.env.v1.EnvService.CloseVector:output_type -> goray.env.v1.CloseVectorResponse
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	5,  // 13: goray.env.v1.AttachFastTransportRequest.fast_transport:type_name -> goray.env.v1.FastTransport
+	12, // 14: goray.env.v1.Info.FieldsEntry.value:type_name -> goray.env.v1.Value
+	2,  // 15: goray.env.v1.EnvService.ListEnvs:input_type -> goray.env.v1.ListEnvsRequest
+	4,  // 16: goray.env.v1.EnvService.MakeVector:input_type -> goray.env.v1.MakeVectorRequest
+	7,  // 17: goray.env.v1.EnvService.Reset:input_type -> goray.env.v1.ResetRequest
+	8,  // 18: goray.env.v1.EnvService.Step:input_type -> goray.env.v1.StepRequest
+	8,  // 19: goray.env.v1.EnvService.StepStream:input_type -> goray.env.v1.StepRequest
+	16, // 20: goray.env.v1.EnvService.Render:input_type -> goray.env.v1.RenderRequest
+	18, // 21: goray.env.v1.EnvService.CloseVector:input_type -> goray.env.v1.CloseVectorRequest
+	20, // 22: goray.env.v1.EnvService.AttachFastTransport:input_type -> goray.env.v1.AttachFastTransportRequest
+	3,  // 23: goray.env.v1.EnvService.ListEnvs:output_type -> goray.env.v1.ListEnvsResponse
+	6,  // 24: goray.env.v1.EnvService.MakeVector:output_type -> goray.env.v1.MakeVectorResponse
+	9,  // 25: goray.env.v1.EnvService.Reset:output_type -> goray.env.v1.Batch
+	9,  // 26: goray.env.v1.EnvService.Step:output_type -> goray.env.v1.Batch
+	9,  // 27: goray.env.v1.EnvService.StepStream:output_type -> goray.env.v1.Batch
+	17, // 28: goray.env.v1.EnvService.Render:output_type -> goray.env.v1.RenderResponse
+	19, // 29: goray.env.v1.EnvService.CloseVector:output_type -> goray.env.v1.CloseVectorResponse
+	21, // 30: goray.env.v1.EnvService.AttachFastTransport:output_type -> goray.env.v1.AttachFastTransportResponse
+	23, // [23:31] is the sub-list for method output_type
+	15, // [15:23] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_env_proto_init() }
@@ -1570,7 +1678,7 @@ func file_env_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_env_proto_rawDesc), len(file_env_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,13 +29,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	EnvService_ListEnvs_FullMethodName    = "/goray.env.v1.EnvService/ListEnvs"
-	EnvService_MakeVector_FullMethodName  = "/goray.env.v1.EnvService/MakeVector"
-	EnvService_Reset_FullMethodName       = "/goray.env.v1.EnvService/Reset"
-	EnvService_Step_FullMethodName        = "/goray.env.v1.EnvService/Step"
-	EnvService_StepStream_FullMethodName  = "/goray.env.v1.EnvService/StepStream"
-	EnvService_Render_FullMethodName      = "/goray.env.v1.EnvService/Render"
-	EnvService_CloseVector_FullMethodName = "/goray.env.v1.EnvService/CloseVector"
+	EnvService_ListEnvs_FullMethodName            = "/goray.env.v1.EnvService/ListEnvs"
+	EnvService_MakeVector_FullMethodName          = "/goray.env.v1.EnvService/MakeVector"
+	EnvService_Reset_FullMethodName               = "/goray.env.v1.EnvService/Reset"
+	EnvService_Step_FullMethodName                = "/goray.env.v1.EnvService/Step"
+	EnvService_StepStream_FullMethodName          = "/goray.env.v1.EnvService/StepStream"
+	EnvService_Render_FullMethodName              = "/goray.env.v1.EnvService/Render"
+	EnvService_CloseVector_FullMethodName         = "/goray.env.v1.EnvService/CloseVector"
+	EnvService_AttachFastTransport_FullMethodName = "/goray.env.v1.EnvService/AttachFastTransport"
 )
 
 // EnvServiceClient is the client API for EnvService service.
@@ -57,6 +58,10 @@ type EnvServiceClient interface {
 	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error)
 	// CloseVector closes a vector and frees its sub-envs.
 	CloseVector(ctx context.Context, in *CloseVectorRequest, opts ...grpc.CallOption) (*CloseVectorResponse, error)
+	// AttachFastTransport offers a vector a new fast transport, replacing the
+	// one it had (the host drops the old one when a step is interrupted). A
+	// plugin without it answers Unimplemented and the host keeps to gRPC.
+	AttachFastTransport(ctx context.Context, in *AttachFastTransportRequest, opts ...grpc.CallOption) (*AttachFastTransportResponse, error)
 }
 
 type envServiceClient struct {
@@ -140,6 +145,16 @@ func (c *envServiceClient) CloseVector(ctx context.Context, in *CloseVectorReque
 	return out, nil
 }
 
+func (c *envServiceClient) AttachFastTransport(ctx context.Context, in *AttachFastTransportRequest, opts ...grpc.CallOption) (*AttachFastTransportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttachFastTransportResponse)
+	err := c.cc.Invoke(ctx, EnvService_AttachFastTransport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EnvServiceServer is the server API for EnvService service.
 // All implementations must embed UnimplementedEnvServiceServer
 // for forward compatibility.
@@ -159,6 +174,10 @@ type EnvServiceServer interface {
 	Render(context.Context, *RenderRequest) (*RenderResponse, error)
 	// CloseVector closes a vector and frees its sub-envs.
 	CloseVector(context.Context, *CloseVectorRequest) (*CloseVectorResponse, error)
+	// AttachFastTransport offers a vector a new fast transport, replacing the
+	// one it had (the host drops the old one when a step is interrupted). A
+	// plugin without it answers Unimplemented and the host keeps to gRPC.
+	AttachFastTransport(context.Context, *AttachFastTransportRequest) (*AttachFastTransportResponse, error)
 	mustEmbedUnimplementedEnvServiceServer()
 }
 
@@ -189,6 +208,9 @@ func (UnimplementedEnvServiceServer) Render(context.Context, *RenderRequest) (*R
 }
 func (UnimplementedEnvServiceServer) CloseVector(context.Context, *CloseVectorRequest) (*CloseVectorResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseVector not implemented")
+}
+func (UnimplementedEnvServiceServer) AttachFastTransport(context.Context, *AttachFastTransportRequest) (*AttachFastTransportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AttachFastTransport not implemented")
 }
 func (UnimplementedEnvServiceServer) mustEmbedUnimplementedEnvServiceServer() {}
 func (UnimplementedEnvServiceServer) testEmbeddedByValue()                    {}
@@ -326,6 +348,24 @@ func _EnvService_CloseVector_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _EnvService_AttachFastTransport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttachFastTransportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EnvServiceServer).AttachFastTransport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: EnvService_AttachFastTransport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EnvServiceServer).AttachFastTransport(ctx, req.(*AttachFastTransportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // EnvService_ServiceDesc is the grpc.ServiceDesc for EnvService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -356,6 +396,10 @@ var EnvService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseVector",
 			Handler:    _EnvService_CloseVector_Handler,
+		},
+		{
+			MethodName: "AttachFastTransport",
+			Handler:    _EnvService_AttachFastTransport_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

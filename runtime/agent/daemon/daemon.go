@@ -1,0 +1,307 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	grt "github.com/goray/goray/runtime"
+	"github.com/goray/goray/runtime/agent"
+	"github.com/goray/goray/runtime/cluster"
+	"github.com/goray/goray/runtime/jobs"
+)
+
+// ErrStarting is the job API's answer (503) while the node is not up yet.
+var ErrStarting = errors.New("gorayd is starting: the node is not up yet")
+
+// maxSocketPath is the longest unix socket path we use; Linux allows 107
+// bytes plus the terminating NUL.
+const maxSocketPath = 100
+
+// jobStopGrace is how long a stopped job's driver gets between SIGTERM and
+// SIGKILL when the daemon shuts down.
+const jobStopGrace = 2 * time.Second
+
+// Daemon is one gorayd: agent, node and job manager.
+type Daemon struct {
+	cfg agent.Config
+	log *slog.Logger
+
+	agent *agent.Agent
+	jobs  *jobs.Manager
+
+	sockPath string
+	sockDir  string // temp dir holding the socket when data_dir is too deep
+
+	mu      sync.Mutex
+	node    *grt.Node
+	started bool
+	stopped bool
+	ready   atomic.Bool
+}
+
+// New validates cfg (after Finalize) and prepares a daemon; nothing runs
+// until Start.
+func New(cfg agent.Config, log *slog.Logger) (*Daemon, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a, err := agent.New(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Daemon{cfg: a.Config(), log: log, agent: a}, nil
+}
+
+// Agent is the daemon's agent.
+func (d *Daemon) Agent() *agent.Agent { return d.agent }
+
+// Jobs is the daemon's job manager (nil before Start).
+func (d *Daemon) Jobs() *jobs.Manager { return d.jobs }
+
+// Node is the daemon's engine (nil before Start has started it).
+func (d *Daemon) Node() *grt.Node {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.node
+}
+
+// DriverAddress is the address drivers on this machine give goray.Init
+// ("unix://<data_dir>/node.sock"); "" before Start.
+func (d *Daemon) DriverAddress() string {
+	if d.sockPath == "" {
+		return ""
+	}
+	return "unix://" + d.sockPath
+}
+
+// Start opens the job records, starts the agent, then the node under the
+// agent's node ID. On error everything started is stopped again.
+func (d *Daemon) Start(ctx context.Context) (err error) {
+	d.mu.Lock()
+	if d.started {
+		d.mu.Unlock()
+		return agent.ErrStarted
+	}
+	d.started = true
+	d.mu.Unlock()
+	defer func() {
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = d.stop(sctx, false)
+		}
+	}()
+
+	if err := os.MkdirAll(d.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("gorayd: data_dir: %w", err)
+	}
+	if err := d.prepareSocket(); err != nil {
+		return err
+	}
+	// The job manager's Address must be known before the node exists: it
+	// is fixed by the socket path, which we chose above.
+	d.jobs, err = jobs.NewManager(jobs.ManagerConfig{DataDir: d.cfg.DataDir, Address: d.DriverAddress()},
+		d.log.With("component", "jobs"))
+	if err != nil {
+		return fmt.Errorf("gorayd: %w", err)
+	}
+	// Only the job API's own paths, so that other APIs (state, dashboard)
+	// can be mounted beside it under /api/.
+	jh := d.gate(jobs.Handler(d.jobs, d.cfg.HTTP.Token))
+	d.agent.Handle("/api/jobs/", jh)
+	d.agent.Handle("GET /api/version", jh)
+
+	if err := d.agent.Start(ctx); err != nil {
+		return err
+	}
+	res := maps.Clone(d.cfg.Resources.Custom)
+	if res == nil {
+		res = map[string]float64{}
+	}
+	if m := float64(d.cfg.Resources.Memory); m > 0 {
+		res[agent.ResourceMemory] = m
+	}
+	ncfg := grt.NodeConfig{
+		NumCPUs:           d.cfg.Resources.CPU,
+		NumGPUs:           max(d.cfg.Resources.GPU, 0),
+		Resources:         res,
+		ObjectStoreMemory: int64(d.cfg.ObjectStore.Memory),
+		SpillDir:          d.cfg.ObjectStore.SpillDir,
+		SocketPath:        d.sockPath,
+		WorkerCommand:     d.cfg.Worker.Command,
+		MaxWorkers:        d.cfg.Worker.MaxWorkers,
+		PrestartWorkers:   d.cfg.Worker.Prestart,
+		NodeID:            d.agent.NodeID(),
+	}
+	if err := os.MkdirAll(ncfg.SpillDir, 0o755); err != nil {
+		return fmt.Errorf("gorayd: object_store.spill_dir: %w", err)
+	}
+	node, err := grt.NewNode(ncfg, d.log.With("component", "node"))
+	if err != nil {
+		return fmt.Errorf("gorayd: node: %w", err)
+	}
+	if err := node.Start(ctx); err != nil {
+		return fmt.Errorf("gorayd: node: %w", err)
+	}
+	d.attachCluster(node) // cluster.go
+	d.mu.Lock()
+	d.node = node
+	d.mu.Unlock()
+	d.agent.SetEngine(&engine{d: d, node: node, total: d.cfg.TotalResources()})
+	d.ready.Store(true)
+	d.log.Info("node ready", "driver_address", d.DriverAddress(), "workers", workerDesc(ncfg.WorkerCommand))
+	return nil
+}
+
+func workerDesc(cmd []string) string {
+	if len(cmd) == 0 {
+		return "gorayd itself"
+	}
+	return cmd[0]
+}
+
+// prepareSocket picks the node's socket path and removes a stale socket
+// left by a daemon that was killed; a socket something still answers on
+// means another daemon uses this data directory.
+func (d *Daemon) prepareSocket() error {
+	path := filepath.Join(d.cfg.DataDir, "node.sock")
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if len(path) > maxSocketPath {
+		dir, err := os.MkdirTemp("", "gorayd-")
+		if err != nil {
+			return fmt.Errorf("gorayd: node socket dir: %w", err)
+		}
+		d.sockDir = dir
+		d.log.Info("data_dir is too deep for a unix socket path; using a temp dir", "data_dir", d.cfg.DataDir, "socket_dir", dir)
+		path = filepath.Join(dir, "node.sock")
+	}
+	if _, err := os.Lstat(path); err == nil {
+		c, derr := net.DialTimeout("unix", path, time.Second)
+		if derr == nil {
+			_ = c.Close()
+			return fmt.Errorf("gorayd: %s is in use: another gorayd runs with data_dir %s", path, d.cfg.DataDir)
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("gorayd: remove stale socket: %w", err)
+		}
+	}
+	d.sockPath = path
+	return nil
+}
+
+// gate answers 503 until the node is up, so no job starts a driver that
+// cannot connect yet.
+func (d *Daemon) gate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !d.ready.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "{\"error\":%q}\n", ErrStarting.Error())
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Shutdown stops running jobs, leaves the cluster gracefully, then stops
+// the node and its workers. Bounded by ctx.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	return d.stop(ctx, true)
+}
+
+func (d *Daemon) stop(ctx context.Context, leave bool) error {
+	d.mu.Lock()
+	if !d.started {
+		d.mu.Unlock()
+		return agent.ErrNotRunning
+	}
+	if d.stopped {
+		d.mu.Unlock()
+		return nil
+	}
+	d.stopped = true
+	node := d.node
+	d.mu.Unlock()
+	d.ready.Store(false)
+
+	var errs []error
+	if d.jobs != nil {
+		if err := d.closeJobs(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("gorayd: stopping jobs: %w", err))
+		}
+	}
+	if leave {
+		if err := d.agent.Shutdown(ctx); err != nil && !errors.Is(err, agent.ErrNotRunning) {
+			errs = append(errs, err)
+		}
+	} else {
+		d.agent.Abort()
+	}
+	if node != nil {
+		if err := node.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("gorayd: stopping the node: %w", err))
+		}
+	}
+	if d.sockDir != "" {
+		_ = os.RemoveAll(d.sockDir)
+	}
+	return errors.Join(errs...)
+}
+
+// closeJobs stops running jobs; Manager.Close has a fixed grace per job, so
+// it runs in the background and ctx bounds the wait.
+func (d *Daemon) closeJobs(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- d.jobs.Close(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// engine adapts the node to agent.Engine.
+type engine struct {
+	d     *Daemon
+	node  *grt.Node
+	total map[string]float64
+}
+
+// reportTimeout bounds one availability query; the node answers from memory
+// under its lock, so this only matters if the node is wedged.
+const reportTimeout = 100 * time.Millisecond
+
+// Report implements agent.Engine.
+func (e *engine) Report() agent.EngineReport {
+	avail := maps.Clone(e.total)
+	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
+	defer cancel()
+	if c := e.node.LocalClient(); c != nil {
+		if _, a, err := c.ClusterResources(ctx); err == nil {
+			for k, v := range a {
+				if _, known := avail[k]; known {
+					avail[k] = v
+				}
+			}
+		}
+	}
+	st := e.node.StoreStats()
+	return agent.EngineReport{Available: avail, Load: cluster.Load{ObjectStoreUsed: st.Used}}
+}
+
+// DriverAddress implements agent.DriverAddresser.
+func (e *engine) DriverAddress() string { return e.d.DriverAddress() }

@@ -1,0 +1,41 @@
+// Package daemon is a whole gorayd: the agent (membership, daemon RPC, the
+// HTTP API), the runtime engine (a runtime.Node with its object store and
+// worker pool) and the job manager, started and stopped in the right order.
+// cmd/gorayd is a thin main over it.
+//
+// # Why a package of its own
+//
+// The agent is imported by test helpers (internal/testutil) and by the
+// cluster's tests; keeping the engine out of it means those light users do
+// not link the runtime and its dependencies, and no import cycle can form
+// between the runtime's tests and the helpers that start daemons.
+//
+// # Start
+//
+// Start opens the job manager first (a job left RUNNING by a previous run of
+// the daemon is marked FAILED there: its driver died with that daemon), then
+// the agent, then the node under the agent's node ID, so that IDs in gossip,
+// in tasks' placement and in `goray status` are one and the same. The node's
+// unix socket is <data_dir>/node.sock (a short path under $TMPDIR when the
+// data directory's path is too long for a socket address); drivers get
+// "unix://<socket>" as GORAY_ADDRESS, and /v1/nodes publishes it as
+// driver_address. The job API (/api/jobs/ and /api/version) is mounted on
+// the agent's HTTP port behind the cluster token and answers 503 until the
+// node is up.
+//
+// # Shutdown
+//
+// Shutdown stops every running job first (SIGTERM, then SIGKILL to the
+// driver's process group), so no driver outlives the daemon and drivers'
+// log streams end; then it leaves the cluster gracefully; then it stops the
+// node, which ends every worker process. Each step is bounded by the
+// context.
+//
+// # What the engine reports
+//
+// The agent polls Report every 200 ms: available resources come from the
+// node's scheduler (the agent's own totals for resources the node does not
+// schedule, such as object_store_memory) and object-store use from the
+// store. The node does not expose running/pending task counts, worker counts
+// or unschedulable demand yet, so those are reported as zero.
+package daemon

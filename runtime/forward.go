@@ -1,0 +1,213 @@
+package runtime
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Forwarded tasks: the receiving half of ClusterHooks.Forward. A peer
+// sends a normal task whose arguments are all inline; the node runs it here
+// (never forwarding it again: the sender's policy already chose this node)
+// in a worker of the sender's program, and reports its results once.
+
+// ForwardMessage is what travels between nodes for one forwarded task:
+// the spec and the program to run it in.
+type ForwardMessage struct {
+	Spec *TaskSpec
+	// Binary is the hex sha256 of the program ("" the receiver's default).
+	Binary string
+}
+
+// EncodeForward serialises a forwarded task with the node protocol's
+// codec.
+func EncodeForward(f *ForwardMessage) []byte {
+	var e enc
+	e.u8(ProtocolVersion)
+	e.str(f.Binary)
+	e.taskspec(f.Spec)
+	return e.b
+}
+
+// DecodeForward parses EncodeForward's output; errors wrap ErrProtocol.
+func DecodeForward(b []byte) (*ForwardMessage, error) {
+	d := &dec{b: b}
+	if v := d.u8(); d.err == nil && v != ProtocolVersion {
+		return nil, fmt.Errorf("%w: forwarded task of protocol v%d, want v%d", ErrProtocol, v, ProtocolVersion)
+	}
+	f := &ForwardMessage{Binary: d.str()}
+	f.Spec = d.taskspec()
+	if d.err != nil {
+		return nil, d.err
+	}
+	return f, nil
+}
+
+// EncodeResults serialises a forwarded task's outcome.
+func EncodeResults(results [][]byte, e *ErrorInfo) []byte {
+	var x enc
+	x.boolean(e != nil)
+	if e != nil {
+		x.errinfo(e)
+		return x.b
+	}
+	x.uv(uint64(len(results)))
+	for _, r := range results {
+		x.bytes(r)
+	}
+	return x.b
+}
+
+// DecodeResults parses EncodeResults's output.
+func DecodeResults(b []byte) ([][]byte, *ErrorInfo, error) {
+	d := &dec{b: b}
+	if d.boolean() {
+		e := d.errinfo()
+		return nil, e, d.err
+	}
+	n := d.count(1)
+	out := make([][]byte, 0, n)
+	for range n {
+		out = append(out, d.bytes())
+	}
+	return out, nil, d.err
+}
+
+// HasBinary reports whether the node can start workers of the program with
+// this sha256 ("" is the default program).
+func (n *Node) HasBinary(sum string) bool {
+	if sum == "" || sum == n.defaultBinaryHash() {
+		return true
+	}
+	n.mu.Lock()
+	_, ok := n.bins[sum]
+	n.mu.Unlock()
+	if ok {
+		return true
+	}
+	// Another node on this machine may have cached it already.
+	if _, err := os.Stat(filepath.Join(n.binDir, sum)); err == nil {
+		n.mu.Lock()
+		n.bins[sum] = []string{filepath.Join(n.binDir, sum)}
+		n.mu.Unlock()
+		return true
+	}
+	return false
+}
+
+// BinaryFor returns the sha256 and the local path of the program whose
+// workers run tasks of pool bin (a sha256, or "" for the default); path is
+// "" if the default worker command is not a plain binary.
+func (n *Node) BinaryFor(bin string) (sum, path string) {
+	if bin != "" {
+		return bin, filepath.Join(n.binDir, bin)
+	}
+	n.mu.Lock()
+	argv, err := n.workerArgvLocked("")
+	n.mu.Unlock()
+	if err != nil || len(argv) != 1 {
+		return "", ""
+	}
+	return n.defaultBinaryHash(), argv[0]
+}
+
+// AddBinary stores the program read from r, which must have sha256 sum, in
+// the binary cache and registers its worker pool.
+func (n *Node) AddBinary(sum string, r io.Reader) error {
+	if len(sum) != 64 {
+		return fmt.Errorf("%w: bad sha256 %q", ErrBinaryMismatch, sum)
+	}
+	if err := os.MkdirAll(n.binDir, 0o755); err != nil {
+		return fmt.Errorf("binary cache: %w", err)
+	}
+	dst := filepath.Join(n.binDir, sum)
+	tmp, err := os.CreateTemp(n.binDir, sum[:16]+".tmp*")
+	if err != nil {
+		return fmt.Errorf("binary cache: %w", err)
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(tmp, h), r)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != sum {
+		err = fmt.Errorf("%w: received program does not have sha256 %s", ErrBinaryMismatch, sum[:12])
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o755)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("binary cache: %w", err)
+	}
+	n.mu.Lock()
+	n.bins[sum] = []string{dst}
+	n.mu.Unlock()
+	return nil
+}
+
+// RunForwarded runs a task forwarded by a peer here, in workers of program
+// bin (registered: HasBinary or AddBinary), and calls done exactly once,
+// from another goroutine, with its encoded results or its failure.
+func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]byte, e *ErrorInfo)) {
+	n.defaultBinaryHash()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stopped {
+		go done(nil, &ErrorInfo{Kind: ErrKindSystem, Task: spec.Func, Message: ErrStopped.Error()})
+		return
+	}
+	if bin == n.defHash { // defaultBinaryHash was computed by HasBinary
+		bin = ""
+	}
+	s := n.newSessionLocked()
+	s.bin = bin
+	s.forwarded = true
+	if spec.NumReturns == 0 {
+		spec.NumReturns = 1
+	}
+	results := make([][]byte, spec.NumReturns)
+	got := 0
+	var fail *ErrorInfo
+	ids := make([]ObjectID, spec.NumReturns)
+	for i := range ids {
+		ids[i] = spec.ID.ReturnID(i)
+	}
+	// The sink runs under n.mu (objects become ready inside locked code),
+	// so the cleanup, which frees objects, runs after it returns.
+	s.sink = func(m *msg) {
+		if m.t != mObject || m.n < 0 || int(m.n) >= len(results) {
+			return
+		}
+		if m.err != nil && fail == nil {
+			fail = m.err
+		}
+		results[m.n] = m.data
+		if got++; got < len(results) {
+			return
+		}
+		go func() {
+			n.mu.Lock()
+			s.closed = true
+			delete(n.sessions, s)
+			for _, id := range ids {
+				n.freeLocked(n.refs.RemoveLocal(id, s.holder))
+			}
+			n.mu.Unlock()
+			if fail != nil {
+				done(nil, fail)
+				return
+			}
+			done(results, nil)
+		}()
+	}
+	spec.Parent = TaskID{} // the parent lives on the sender
+	n.submitLocked(s, spec)
+	n.getLocked(s, 1, ids, true, true)
+}

@@ -1,0 +1,111 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/goray/goray/runtime/codec"
+	"github.com/goray/goray/runtime/task"
+)
+
+// peerHooks forwards every task to a second in-process node through the
+// wire encoding, as runtime/remote does over the cluster transport.
+type peerHooks struct {
+	peer *Node
+	fail *ErrorInfo // if set, the first forward fails with it (a dead node)
+}
+
+func (h *peerHooks) Peers() []task.NodeView {
+	return []task.NodeView{{ID: h.peer.ID(), Total: task.Resources{"CPU": 4}, Available: task.Resources{"CPU": 4}, Alive: true}}
+}
+
+func (h *peerHooks) Forward(_ context.Context, node string, fm *ForwardMessage, done func([][]byte, *ErrorInfo)) {
+	if h.fail != nil {
+		e := h.fail
+		h.fail = nil
+		go done(nil, e)
+		return
+	}
+	got, err := DecodeForward(EncodeForward(fm))
+	if err != nil {
+		go done(nil, &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()})
+		return
+	}
+	if !h.peer.HasBinary(got.Binary) {
+		go done(nil, &ErrorInfo{Kind: ErrKindSystem, Message: "peer lacks binary " + got.Binary})
+		return
+	}
+	h.peer.RunForwarded(got.Spec, got.Binary, func(res [][]byte, e *ErrorInfo) {
+		res2, e2, err := DecodeResults(EncodeResults(res, e))
+		if err != nil {
+			e2 = &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()}
+		}
+		done(res2, e2)
+	})
+}
+
+func TestForwardedTasksRunOnThePeer(t *testing.T) {
+	peer, _ := startNode(t, NodeConfig{NumCPUs: 2, PrestartWorkers: -1, InlineThreshold: 1024})
+	n, err := NewNode(NodeConfig{NumCPUs: 1, PrestartWorkers: -1, InlineThreshold: 1024}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &peerHooks{peer: peer}
+	n.SetClusterHooks(h)
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop(context.Background())
+	c := n.LocalClient()
+	// A large argument (in the store) and a large result cross nodes.
+	big := bytes.Repeat([]byte("goray"), 100_000)
+	ref, err := c.Put(context.Background(), mustEncode(t, big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aff := Strategy{Kind: StrategyNodeAffinity, Node: peer.ID()}
+	ids := c.Submit(&TaskSpec{Func: "echo", NumReturns: 1, Resources: map[string]float64{"CPU": 1},
+		Strategy: aff, Args: []Arg{{IsRef: true, Ref: ref}}, MaxRetries: 1})
+	v := getOne(t, c, ids[0])
+	if v.Err != nil {
+		t.Fatalf("forwarded task: %v", v.Err)
+	}
+	got, err := codec.DecodeInto[[]byte](v.Data)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("forwarded echo returned %d bytes (%v), want %d identical", len(got), err, len(big))
+	}
+	// An application error comes back as it is.
+	bad := c.Submit(&TaskSpec{Func: "fail", NumReturns: 1, Resources: map[string]float64{"CPU": 1}, Strategy: aff})
+	if e := getOne(t, c, bad[0]).Err; e == nil || e.Kind != ErrKindApp || e.Message != "failed" {
+		t.Fatalf("forwarded failure: %v", e)
+	}
+	// The peer died with the task: it is retried here.
+	h.fail = &ErrorInfo{Kind: ErrKindWorkerCrashed, Message: "node died"}
+	re := c.Submit(&TaskSpec{Func: "retried", NumReturns: 1, Resources: map[string]float64{"CPU": 1}, Strategy: aff, MaxRetries: 1})
+	if s, err := codec.DecodeInto[string](getOne(t, c, re[0]).Data); err != nil || s != "retried" {
+		t.Fatalf("retried task = %q, %v", s, err)
+	}
+	// Without retries the node's death is the task's error.
+	h.fail = &ErrorInfo{Kind: ErrKindWorkerCrashed, Message: "node died"}
+	lost := c.Submit(&TaskSpec{Func: "lost", NumReturns: 1, Resources: map[string]float64{"CPU": 1}, Strategy: aff})
+	if e := getOne(t, c, lost[0]).Err; e == nil || e.Kind != ErrKindWorkerCrashed {
+		t.Fatalf("task on a dead node without retries: %v", e)
+	}
+	if peer.NumObjects() != 0 {
+		t.Errorf("peer keeps %d objects of forwarded tasks", peer.NumObjects())
+	}
+}
+
+func TestDecodeForwardRejectsGarbage(t *testing.T) {
+	b := EncodeForward(&ForwardMessage{Spec: &TaskSpec{Func: "f", NumReturns: 1}, Binary: "x"})
+	for _, bad := range [][]byte{nil, {ProtocolVersion + 1}, b[:len(b)-3]} {
+		if _, err := DecodeForward(bad); !errors.Is(err, ErrProtocol) {
+			t.Errorf("DecodeForward(%x) = %v, want ErrProtocol", bad, err)
+		}
+	}
+	if _, _, err := DecodeResults([]byte{0, 5}); !errors.Is(err, ErrProtocol) {
+		t.Errorf("DecodeResults of a truncated body = %v", err)
+	}
+}

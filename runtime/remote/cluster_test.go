@@ -1,0 +1,70 @@
+package remote_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goray/goray/internal/testutil"
+)
+
+// A driver built on its own connects to node 0 of a 3-node gorayd cluster
+// by the daemon's HTTP address. Its SPREAD tasks run on all three nodes
+// (in workers of the driver's program, which no daemon was started with),
+// a hard NodeAffinity task runs on the node it names, and a 16 MiB
+// argument reaches that node and comes back byte-identical (by sha256).
+func TestThreeNodeFanOutAndAffinity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three gorayd processes")
+	}
+	c := testutil.NewCluster(t, 3)
+	driver := testutil.BuildBinary(t, "github.com/goray/goray/runtime/remote/testdata/fanout")
+	ids := []string{c.NodeID(0), c.NodeID(1), c.NodeID(2)}
+	for i, id := range ids {
+		if id == "" {
+			t.Fatalf("node %d has no ID", i)
+		}
+	}
+	// Resource broadcasts must have reached node 0 before it places work
+	// on the others.
+	testutil.WaitFor(t, 15*time.Second, func() bool { return c.CountState(0, "alive") == 3 }, "every node alive on node 0")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, driver, ids[2])
+	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(0))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("driver: %v\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			got[k] = v
+		}
+	}
+	t.Logf("driver output:\n%s", out)
+	if got["driver_node"] != ids[0] {
+		t.Errorf("driver connected to %q, want node 0 %q", got["driver_node"], ids[0])
+	}
+	spread := strings.Split(got["spread_nodes"], ",")
+	for _, id := range ids {
+		found := false
+		for _, s := range spread {
+			found = found || s == id
+		}
+		if !found {
+			t.Errorf("no SPREAD task ran on node %s; tasks ran on %v", id, spread)
+		}
+	}
+	if got["affinity_node"] != ids[2] {
+		t.Errorf("NodeAffinity(node 2) task ran on %q, want %q", got["affinity_node"], ids[2])
+	}
+	node, sum, _ := strings.Cut(got["big_result"], ":")
+	if node != ids[2] || sum != got["big_want"] || sum == "" {
+		t.Errorf("16 MiB argument: ran on %q with sha256 %q; want %q and %q", node, sum, ids[2], got["big_want"])
+	}
+}

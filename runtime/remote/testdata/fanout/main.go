@@ -1,0 +1,92 @@
+// Command fanout is a driver for runtime/remote's cluster tests, built
+// separately from gorayd and connected through GORAY_ADDRESS. It fans out
+// SPREAD tasks that report the node they ran on, pins one task to a node
+// by hard NodeAffinity (the node ID is its first argument), and sends a
+// large argument through a task on that node and back. It prints one
+// "key value" line per result.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goray/goray"
+)
+
+var whereAmI = goray.Register[string]("fanout.where", func(ctx context.Context, i int) string {
+	time.Sleep(50 * time.Millisecond) // long enough that one node cannot take every task
+	return goray.NodeID(ctx)
+})
+
+var echoSum = goray.Register[string]("fanout.echoSum", func(ctx context.Context, b []byte) string {
+	s := sha256.Sum256(b)
+	return goray.NodeID(ctx) + ":" + hex.EncodeToString(s[:])
+})
+
+func main() {
+	goray.MaybeRunWorker()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "fanout:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	rt, err := goray.Init(ctx, goray.Config{})
+	if err != nil {
+		return err
+	}
+	defer rt.Shutdown(context.Background())
+	fmt.Println("driver_node", goray.NodeID(ctx))
+	refs := make([]goray.ObjectRef[string], 24)
+	spread := whereAmI.Options(goray.Strategy(goray.Spread()))
+	for i := range refs {
+		refs[i] = spread.Remote(ctx, i)
+	}
+	nodes, err := goray.Get(ctx, refs...)
+	if err != nil {
+		return fmt.Errorf("spread: %w", err)
+	}
+	seen := map[string]int{}
+	for _, n := range nodes {
+		seen[n]++
+	}
+	var ids []string
+	for n := range seen {
+		ids = append(ids, n)
+	}
+	sort.Strings(ids)
+	fmt.Println("spread_nodes", strings.Join(ids, ","))
+	if len(os.Args) > 1 {
+		target := os.Args[1]
+		pinned := whereAmI.Options(goray.Strategy(goray.NodeAffinity(target, false)))
+		got, err := pinned.Remote(ctx, 0).Get(ctx)
+		if err != nil {
+			return fmt.Errorf("affinity: %w", err)
+		}
+		fmt.Println("affinity_node", got)
+		big := bytes.Repeat([]byte("0123456789abcdef"), 16<<20/16) // 16 MiB
+		for i := range big {
+			big[i] ^= byte(i >> 12)
+		}
+		want := sha256.Sum256(big)
+		t0 := time.Now()
+		res, err := echoSum.Options(goray.Strategy(goray.NodeAffinity(target, false))).Remote(ctx, big).Get(ctx)
+		if err != nil {
+			return fmt.Errorf("big: %w", err)
+		}
+		fmt.Println("big_result", res)
+		fmt.Println("big_want", hex.EncodeToString(want[:]))
+		fmt.Println("big_seconds", time.Since(t0).Seconds())
+	}
+	return nil
+}
