@@ -55,6 +55,15 @@ func (n *Node) placeRemoteLocked(t *taskEntry) bool {
 	case d.Outcome == task.Schedule && d.Node != n.id:
 		n.forwardLocked(t, d.Node)
 		return true
+	case st.Kind == task.StrategyNodeAffinity && !st.Soft && st.Node != n.id:
+		// Pinned to a live peer that is busy now (as far as its last
+		// broadcast says): it waits in that node's queue, not here.
+		for _, p := range peers {
+			if p.ID == st.Node && p.Alive {
+				n.forwardLocked(t, st.Node)
+				return true
+			}
+		}
 	}
 	return false // run here (now or when resources free up)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,6 +191,24 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
+		}
+	})
+
+	t.Run("job whose tasks run on both nodes", func(t *testing.T) {
+		spec, err := jobs.LoadFile(holderJob(t, "spread", "spread"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jc0 := client(t, c, 0, testToken)
+		info, err := jc0.Submit(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, jc0, info.ID, jobs.Succeeded, 90*time.Second)
+		ids := []string{c.NodeID(0), c.NodeID(1)}
+		slices.Sort(ids)
+		if got := logs(t, jc0, info.ID); !strings.Contains(got, "spread over "+strings.Join(ids, ",")) {
+			t.Fatalf("log %q: want SPREAD tasks on both nodes %v", got, ids)
 		}
 	})
 

@@ -1,10 +1,10 @@
 // Command gorayd is the goray daemon: one per machine. It joins the other
-// daemons through gossip, serves daemon-to-daemon RPC and the HTTP API, and
-// runs the node's engine (object store, scheduler, worker processes) and the
-// job manager, and leaves gracefully on SIGTERM or SIGINT, stopping running
-// jobs and every worker first. All the logic lives in runtime/agent and
-// runtime/agent/daemon; this file only wires modes, flags, signals and exit
-// codes.
+// daemons through gossip, serves daemon-to-daemon RPC and the HTTP API (with
+// the job API), and runs the node's engine (object store, scheduler, worker
+// processes) and the job manager. On SIGTERM or SIGINT it stops running
+// jobs, leaves the cluster gracefully and stops every worker. All the logic
+// lives in runtime/agent and runtime/agent/daemon; this file only wires
+// modes, flags, signals and exit codes.
 //
 // The gorayd binary is re-executed by itself in three helper modes, which
 // main checks before anything else: a task worker of its node

@@ -28,6 +28,9 @@ const (
 type Environment struct {
 	Env       string         `json:"env"`
 	EnvConfig map[string]any `json:"env_config,omitempty"`
+	// EnvPlugins are env plugin binaries (absolute paths) that serve env
+	// IDs beyond the built-in ones; a job file's env_plugins fill it.
+	EnvPlugins []string `json:"env_plugins,omitempty"`
 }
 
 // Rollouts is RLlib's rollouts(...) section.

@@ -65,6 +65,7 @@ type Agent struct {
 	started bool
 	stopped bool
 	engine  Engine
+	fixedID string // UseNodeID
 
 	members *cluster.Membership
 	rpc     *cluster.RPC
@@ -103,6 +104,20 @@ func (a *Agent) SetEngine(e Engine) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.engine = e
+}
+
+// UseNodeID makes the next Start use id (from cluster.NewNodeID) as this
+// run's node ID instead of a fresh one. An engine that must be running
+// before the agent announces itself, and must carry the same ID, calls it
+// before Start. It returns ErrStarted after Start.
+func (a *Agent) UseNodeID(id string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.started {
+		return ErrStarted
+	}
+	a.fixedID = id
+	return nil
 }
 
 // Membership is the agent's cluster view (nil before Start).
@@ -182,7 +197,12 @@ func (a *Agent) Start(ctx context.Context) (err error) {
 		}
 	}()
 
-	nodeID := cluster.NewNodeID()
+	a.mu.Lock()
+	nodeID := a.fixedID
+	a.mu.Unlock()
+	if nodeID == "" {
+		nodeID = cluster.NewNodeID()
+	}
 	a.log = a.log.With("node", a.cfg.NodeName)
 	// RPC first: its bound port goes into the gossip metadata.
 	a.rpc, err = cluster.NewRPC(cluster.RPCConfig{

@@ -184,3 +184,35 @@ func TestInProcessFailureAndLeaveEvents(t *testing.T) {
 		t.Fatalf("leave/fail events: %v", got)
 	}
 }
+
+func TestUseNodeIDAnnouncesTheEnginesID(t *testing.T) {
+	c := testutil.NewLocalCluster(t, 1)
+	a, err := agent.New(c.Config(1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := cluster.NewNodeID()
+	if err := a.UseNodeID(id); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Shutdown(ctx) }()
+	if a.NodeID() != id {
+		t.Fatalf("NodeID %q, want %q", a.NodeID(), id)
+	}
+	testutil.WaitFor(t, 5*time.Second, func() bool {
+		for _, n := range c.Agents[0].Nodes() {
+			if n.ID == id && n.State == "alive" {
+				return true
+			}
+		}
+		return false
+	}, "the peer lists the fixed ID")
+	if err := a.UseNodeID(cluster.NewNodeID()); !errors.Is(err, agent.ErrStarted) {
+		t.Fatalf("UseNodeID after Start: %v, want ErrStarted", err)
+	}
+}

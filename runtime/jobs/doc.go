@@ -13,9 +13,11 @@
 // processes: it starts each in its own process group with Pdeathsig, records
 // the job's state transitions (PENDING → RUNNING → SUCCEEDED | FAILED |
 // STOPPED, as in Ray) in the data directory together with the driver's log,
-// and kills the whole group on Stop. Records and logs survive a restart of
-// the daemon; a job that was running when its daemon died is marked FAILED
-// on the next start, because its driver died with the daemon.
+// and kills the whole group on Stop; a package still being built is killed
+// with its compiler processes, so Stop never waits for a build. Records and
+// logs survive a restart of the daemon; a job that was running when its
+// daemon died is marked FAILED on the next start, because its driver died
+// with the daemon.
 //
 // Library jobs are run by the goray binaries themselves: the Manager
 // re-executes its own executable with GORAY_JOB_DRIVER set, and

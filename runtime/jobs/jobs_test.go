@@ -246,6 +246,36 @@ func TestManagerStopDuringBuild(t *testing.T) {
 	waitFor(t, 5*time.Second, func() bool { return syscall.Kill(tool1, 0) != nil })
 }
 
+func TestManagerCloseStopsJobsAndRefusesNew(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := NewManager(ManagerConfig{DataDir: filepath.Join(dir, "data")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := LoadFile(writeJob(t, dir, "name = \"long\"\n[entrypoint]\ncommand = \"sleep 300\"\n"))
+	info, err := m.Submit(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(info.ID); got.State != Stopped {
+		t.Fatalf("running job after Close: %s", got.State)
+	}
+	if _, err := m.Submit(ctx, spec); !errors.Is(err, ErrClosed) {
+		t.Fatalf("submit after Close: %v, want ErrClosed", err)
+	}
+	if n := len(m.List()); n != 1 {
+		t.Fatalf("%d jobs after a refused submit, want 1", n)
+	}
+	if err := m.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
 func TestManagerRestartKeepsRecords(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")

@@ -38,6 +38,8 @@ func (s State) Terminal() bool { return s == Succeeded || s == Failed || s == St
 var (
 	ErrJobNotFound = errors.New("job not found")
 	ErrNotTerminal = errors.New("job is not in a terminal state")
+	// ErrClosed reports a Submit to a Manager that Close has shut down.
+	ErrClosed = errors.New("job manager is closed")
 )
 
 // Progress is what a driver reports for the live progress line.
@@ -98,10 +100,11 @@ type Manager struct {
 	cfg ManagerConfig
 	log *slog.Logger
 
-	mu    sync.Mutex
-	jobs  map[string]*job
-	wg    sync.WaitGroup
-	close chan struct{}
+	mu     sync.Mutex
+	jobs   map[string]*job
+	closed bool // set by Close; no job starts after it
+	wg     sync.WaitGroup
+	close  chan struct{}
 }
 
 type job struct {
@@ -190,6 +193,12 @@ func NewJobID() string {
 // package is built) before the job is recorded as RUNNING; a build failure
 // fails the job with the compiler's output in its log.
 func (m *Manager) Submit(ctx context.Context, spec *Spec) (Info, error) {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return Info{}, fmt.Errorf("jobs: submit %q: %w", spec.Name, ErrClosed)
+	}
 	id := NewJobID()
 	dir := filepath.Join(m.cfg.DataDir, "jobs", id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -218,9 +227,17 @@ func (m *Manager) Submit(ctx context.Context, spec *Spec) (Info, error) {
 	// under m.mu.
 	info := j.info
 	m.mu.Lock()
+	if m.closed {
+		// Close began while the record was written: the job never runs.
+		m.mu.Unlock()
+		cancel()
+		_ = os.RemoveAll(dir)
+		return Info{}, fmt.Errorf("jobs: submit %q: %w", spec.Name, ErrClosed)
+	}
 	m.jobs[id] = j
-	m.mu.Unlock()
+	// Added under mu, so Close's Wait cannot start before this job counts.
 	m.wg.Add(1)
+	m.mu.Unlock()
 	go m.run(jctx, j, spec)
 	return info, nil
 }
@@ -591,22 +608,36 @@ func copyFrom(path string, off int64, w io.Writer) (int64, error) {
 	return io.Copy(w, bufio.NewReader(f))
 }
 
-// Close stops every running job and waits for the drivers to exit.
+// Close stops every running job and waits for the drivers to exit or ctx
+// to end. Later Submits fail with ErrClosed; closing again only waits.
 func (m *Manager) Close(ctx context.Context) error {
 	var ids []string
 	m.mu.Lock()
+	first := !m.closed
+	m.closed = true
 	for id, j := range m.jobs {
 		if !j.info.State.Terminal() {
 			ids = append(ids, id)
 		}
 	}
 	m.mu.Unlock()
+	var errs []error
 	for _, id := range ids {
 		if _, err := m.Stop(ctx, id, 2*time.Second); err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("jobs: stop %s: %w", id, err))
 		}
 	}
-	close(m.close)
-	m.wg.Wait()
-	return nil
+	if first {
+		close(m.close)
+	}
+	// Stop has already SIGKILLed what ctx did not give time to exit, so
+	// the wait is short; it still ends with ctx.
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("jobs: close: %w", ctx.Err()))
+	}
+	return errors.Join(errs...)
 }

@@ -41,10 +41,10 @@ type Engine struct {
 	nextID atomic.Uint64
 
 	mu       sync.Mutex
-	pending  map[uint64]*forward     // tasks this node forwarded, by forward ID
-	chunks   map[chunkKey][]byte     // partial chunked payloads
+	pending  map[uint64]*forward      // tasks this node forwarded, by forward ID
+	chunks   map[chunkKey][]byte      // partial chunked payloads
 	fetching map[string]chan struct{} // binaries being fetched, by sha256
-	binWait  map[uint64]chan []byte  // binary requests, by request ID
+	binWait  map[uint64]chan []byte   // binary requests, by request ID
 
 	cancels []func()
 	stop    chan struct{}
@@ -293,14 +293,15 @@ func (e *Engine) fetchBinary(ctx context.Context, from, sum string) error {
 func (e *Engine) onBinReq(_ context.Context, f cluster.Frame) {
 	sum := string(f.Payload)
 	go func() {
-		var data []byte
-		if s, path := e.node.BinaryFor(sum); s == sum && path != "" {
-			data, _ = os.ReadFile(path)
-		} else if s, path := e.node.BinaryFor(""); s == sum && path != "" {
-			data, _ = os.ReadFile(path)
-		}
-		if data == nil {
-			data = []byte{}
+		// The program is a cached driver binary or this node's own.
+		data := []byte{}
+		for _, pool := range []string{sum, ""} {
+			if s, path := e.node.BinaryFor(pool); s == sum && path != "" {
+				if b, err := os.ReadFile(path); err == nil {
+					data = b
+					break
+				}
+			}
 		}
 		if err := cluster.SendChunked(context.Background(), e.tr, f.From, kindBin, f.ID, data); err != nil {
 			e.log.Warn("cannot send a program", "to", f.From, "err", err)

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/goray/goray/libs/rllib"
 	"github.com/goray/goray/libs/rllib/nn"
 	"github.com/goray/goray/libs/rllib/rollout"
@@ -62,7 +64,7 @@ func newPPO(ctx context.Context, cfg *Config, states []*rollout.WorkerState) (*P
 	}
 	maker := cfg.EnvMaker
 	if maker == nil {
-		maker = rollout.DefaultEnvMaker
+		maker = rollout.MakerFor(cfg.Env.EnvPlugins)
 	}
 	var seed int64
 	if cfg.Debug.Seed != nil {
@@ -86,6 +88,7 @@ func newPPO(ctx context.Context, cfg *Config, states []*rollout.WorkerState) (*P
 			Env: cfg.Env.Env, EnvConfig: cfg.Env.EnvConfig, NumEnvs: cfg.Rollout.NumEnvsPerWorker,
 			FragmentLength: frags[i], BatchMode: cfg.Rollout.BatchMode, Seed: seed, WorkerIndex: idx,
 			Model: cfg.Train.Model, Gamma: cfg.Train.Gamma, Lambda: cfg.Train.Lambda,
+			EnvPlugins: cfg.Env.EnvPlugins,
 		})
 	}
 	if states != nil {
@@ -266,24 +269,22 @@ func throughput(n int64, ms float64) float64 {
 	return float64(n) / (ms / 1000)
 }
 
-// standardize sets a ← (a − mean)/max(std, 1e-4) with the population std.
+// standardize sets a ← (a − mean)/max(std, 1e-4) with the population std,
+// as RLlib standardizes advantages over the train batch. The statistics are
+// gonum's (compensated summation in float64), so a batch of large, similar
+// advantages keeps its precision.
 func standardize(a []float32) {
 	if len(a) == 0 {
 		return
 	}
-	var s float64
-	for _, v := range a {
-		s += float64(v)
-	}
-	mean := s / float64(len(a))
-	var ss float64
-	for _, v := range a {
-		d := float64(v) - mean
-		ss += d * d
-	}
-	std := math.Max(math.Sqrt(ss/float64(len(a))), 1e-4)
+	x := make([]float64, len(a))
 	for i, v := range a {
-		a[i] = float32((float64(v) - mean) / std)
+		x[i] = float64(v)
+	}
+	mean, std := stat.PopMeanStdDev(x, nil)
+	std = math.Max(std, 1e-4)
+	for i, v := range x {
+		a[i] = float32((v - mean) / std)
 	}
 }
 

@@ -71,6 +71,9 @@ func (Library) Run(ctx context.Context, spec *jobs.Spec, cfg any, report func(jo
 	if !ok {
 		return fmt.Errorf("rllib job: config is %T", cfg)
 	}
+	// The job file's env_plugins (already absolute) serve extra env IDs to
+	// the driver and to every rollout worker.
+	j.PPO.Env.EnvPlugins = append(j.PPO.Env.EnvPlugins, spec.EnvPlugins...)
 	algo, err := j.PPO.Build(ctx)
 	if err != nil {
 		return err

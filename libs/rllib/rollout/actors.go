@@ -14,7 +14,7 @@ import (
 )
 
 // RemoteWorker is the goray actor that wraps a RolloutWorker in a worker
-// process. Its env is made by DefaultEnvMaker in that process.
+// process. Its env is made by MakerFor(cfg.EnvPlugins) in that process.
 type RemoteWorker struct {
 	w *RolloutWorker
 }
@@ -31,7 +31,7 @@ func newRemoteWorker(ctx context.Context, cfgJSON string) (*RemoteWorker, error)
 		return nil, fmt.Errorf("rollout worker config: %w", err)
 	}
 	NormalizeKwargs(cfg.EnvConfig)
-	w, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
+	w, err := NewRolloutWorker(ctx, cfg, MakerFor(cfg.EnvPlugins))
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,9 @@ type WorkerConfig struct {
 	Model          rllib.Model    `json:"model"`
 	Gamma          float64        `json:"gamma"`
 	Lambda         float64        `json:"lambda"`
+	// EnvPlugins are extra env plugin binaries the worker's env registry
+	// loads (see MakerFor).
+	EnvPlugins []string `json:"env_plugins,omitempty"`
 	// State, when set, restores a checkpointed worker.
 	State *WorkerState `json:"state,omitempty"`
 }

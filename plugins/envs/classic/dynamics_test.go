@@ -660,3 +660,17 @@ func TestRenderRGB(t *testing.T) {
 		}
 	}
 }
+
+func TestFrozenLakeMapIsACopy(t *testing.T) {
+	m, ok := FrozenLakeMap("4x4")
+	if !ok || !slices.Equal(m, []string{"SFFF", "FHFH", "FFFH", "HFFG"}) {
+		t.Fatalf("4x4 = %q, %v", m, ok)
+	}
+	m[0] = "HHHH"
+	if again, _ := FrozenLakeMap("4x4"); again[0] != "SFFF" {
+		t.Fatalf("changing a returned map changed the env's map: %q", again)
+	}
+	if _, ok := FrozenLakeMap("5x5"); ok {
+		t.Fatal("unknown map name accepted")
+	}
+}

@@ -2,6 +2,7 @@ package classic
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/goray/goray/plugins/envs"
@@ -16,8 +17,10 @@ const (
 	flUp
 )
 
-// FrozenLakeMaps are Gymnasium's named maps.
-var FrozenLakeMaps = map[string][]string{
+// frozenLakeMaps are Gymnasium's named maps. They are read-only: callers
+// get copies from FrozenLakeMap, so no importer can change what
+// FrozenLake-v1 means for every other env in the process.
+var frozenLakeMaps = map[string][]string{
 	"4x4": {"SFFF", "FHFH", "FFFH", "HFFG"},
 	"8x8": {
 		"SFFFFFFF",
@@ -29,6 +32,13 @@ var FrozenLakeMaps = map[string][]string{
 		"FHFFHFHF",
 		"FFFHFFFG",
 	},
+}
+
+// FrozenLakeMap returns a copy of Gymnasium's map called name ("4x4" or
+// "8x8").
+func FrozenLakeMap(name string) ([]string, bool) {
+	m, ok := frozenLakeMaps[name]
+	return slices.Clone(m), ok
 }
 
 // GenerateRandomMap is Gymnasium's generate_random_map(size, p, seed): a
@@ -227,7 +237,7 @@ func frozenLakeDesc(k *kwargs, defaultMap string) ([]string, error) {
 		}
 		return GenerateRandomMap(int(size), p, seedPtr)
 	}
-	m, ok := FrozenLakeMaps[name]
+	m, ok := FrozenLakeMap(name)
 	if !ok {
 		return nil, k.errorf("map_name", "unknown map %q (have 4x4, 8x8)", name)
 	}

@@ -18,10 +18,12 @@ import (
 	"github.com/goray/goray/runtime/agent"
 	"github.com/goray/goray/runtime/cluster"
 	"github.com/goray/goray/runtime/jobs"
+	"github.com/goray/goray/runtime/remote"
 )
 
-// ErrStarting is the job API's answer (503) while the node is not up yet.
-var ErrStarting = errors.New("gorayd is starting: the node is not up yet")
+// ErrNotReady is the job API's answer (503) while the node is not running:
+// before Start has started it, and once Shutdown has begun.
+var ErrNotReady = errors.New("gorayd's node is not running (starting or shutting down); retry")
 
 // maxSocketPath is the longest unix socket path we use; Linux allows 107
 // bytes plus the terminating NUL.
@@ -44,6 +46,7 @@ type Daemon struct {
 
 	mu      sync.Mutex
 	node    *grt.Node
+	remote  *remote.Engine
 	started bool
 	stopped bool
 	ready   atomic.Bool
@@ -84,8 +87,8 @@ func (d *Daemon) DriverAddress() string {
 	return "unix://" + d.sockPath
 }
 
-// Start opens the job records, starts the agent, then the node under the
-// agent's node ID. On error everything started is stopped again.
+// Start opens the job records, starts the node, then the agent, which
+// announces the node's ID. On error everything started is stopped again.
 func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.mu.Lock()
 	if d.started {
@@ -121,7 +124,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.agent.Handle("/api/jobs/", jh)
 	d.agent.Handle("GET /api/version", jh)
 
-	if err := d.agent.Start(ctx); err != nil {
+	// The node starts first, under the ID the agent will announce, so that
+	// by the time peers and clients see this daemon its jobs can run.
+	nodeID := cluster.NewNodeID()
+	if err := d.agent.UseNodeID(nodeID); err != nil {
 		return err
 	}
 	res := maps.Clone(d.cfg.Resources.Custom)
@@ -141,7 +147,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		WorkerCommand:     d.cfg.Worker.Command,
 		MaxWorkers:        d.cfg.Worker.MaxWorkers,
 		PrestartWorkers:   d.cfg.Worker.Prestart,
-		NodeID:            d.agent.NodeID(),
+		NodeID:            nodeID,
 	}
 	if err := os.MkdirAll(ncfg.SpillDir, 0o755); err != nil {
 		return fmt.Errorf("gorayd: object_store.spill_dir: %w", err)
@@ -153,12 +159,22 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := node.Start(ctx); err != nil {
 		return fmt.Errorf("gorayd: node: %w", err)
 	}
-	d.attachCluster(node) // cluster.go
 	d.mu.Lock()
 	d.node = node
 	d.mu.Unlock()
 	d.agent.SetEngine(&engine{d: d, node: node, total: d.cfg.TotalResources()})
 	d.ready.Store(true)
+	if err := d.agent.Start(ctx); err != nil {
+		return err
+	}
+	// The node reaches its peers (placement beyond this machine, forwarded
+	// tasks, driver binaries) through the agent's transport and membership.
+	re := remote.New(node, d.agent.Transport(), d.agent.Membership(), d.log.With("component", "remote"))
+	re.Start()
+	d.mu.Lock()
+	d.remote = re
+	d.mu.Unlock()
+	d.attachCluster(node) // cluster.go: needs the agent's transport and membership
 	d.log.Info("node ready", "driver_address", d.DriverAddress(), "workers", workerDesc(ncfg.WorkerCommand))
 	return nil
 }
@@ -201,23 +217,23 @@ func (d *Daemon) prepareSocket() error {
 	return nil
 }
 
-// gate answers 503 until the node is up, so no job starts a driver that
-// cannot connect yet.
+// gate answers 503 while the node is not running, so no job starts a
+// driver that cannot connect.
 func (d *Daemon) gate(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !d.ready.Load() {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Retry-After", "1")
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, "{\"error\":%q}\n", ErrStarting.Error())
+			_, _ = fmt.Fprintf(w, "{\"error\":%q}\n", ErrNotReady.Error())
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// Shutdown stops running jobs, leaves the cluster gracefully, then stops
-// the node and its workers. Bounded by ctx.
+// Shutdown stops running jobs, leaves the cluster gracefully, closes the
+// cluster engine, then stops the node and its workers. Bounded by ctx.
 func (d *Daemon) Shutdown(ctx context.Context) error {
 	return d.stop(ctx, true)
 }
@@ -233,7 +249,7 @@ func (d *Daemon) stop(ctx context.Context, leave bool) error {
 		return nil
 	}
 	d.stopped = true
-	node := d.node
+	node, re := d.node, d.remote
 	d.mu.Unlock()
 	d.ready.Store(false)
 
@@ -249,6 +265,11 @@ func (d *Daemon) stop(ctx context.Context, leave bool) error {
 		}
 	} else {
 		d.agent.Abort()
+	}
+	if re != nil {
+		// Tasks still forwarded to peers fail (and are retried here while
+		// they have retries), before the node stops.
+		re.Close()
 	}
 	if node != nil {
 		if err := node.Stop(ctx); err != nil {

@@ -215,3 +215,29 @@ func TestBadConfigRejected(t *testing.T) {
 		t.Fatalf("New with worker.max_workers=-1: %v", err)
 	}
 }
+
+func TestFailedStartStopsTheNode(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dir := t.TempDir()
+	cfg := config(t, dir)
+	cfg.HTTP.Port = taken.Addr().(*net.TCPAddr).Port
+	d, err := daemon.New(cfg, testutil.Logger(t, "gorayd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Start(ctx); err == nil || !strings.Contains(err.Error(), "http listen") {
+		t.Fatalf("Start on a taken HTTP port: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node.sock")); !os.IsNotExist(err) {
+		t.Errorf("node socket left after a failed start: %v", err)
+	}
+	// The data directory is free for the next daemon.
+	cfg.HTTP.Port = 0
+	start(t, cfg)
+}

@@ -14,22 +14,28 @@
 //
 // Start opens the job manager first (a job left RUNNING by a previous run of
 // the daemon is marked FAILED there: its driver died with that daemon), then
-// the agent, then the node under the agent's node ID, so that IDs in gossip,
-// in tasks' placement and in `goray status` are one and the same. The node's
+// the node, then the agent, which announces the node's ID
+// (Agent.UseNodeID), so that IDs in gossip, in tasks' placement and in
+// `goray status` are one and the same, and a daemon is never visible to
+// peers or clients before its node can run work. Once the agent runs, a
+// runtime/remote Engine connects the node to its peers over the agent's
+// transport and membership (placement beyond this machine, forwarded tasks
+// and the drivers' binaries). The node's
 // unix socket is <data_dir>/node.sock (a short path under $TMPDIR when the
 // data directory's path is too long for a socket address); drivers get
 // "unix://<socket>" as GORAY_ADDRESS, and /v1/nodes publishes it as
 // driver_address. The job API (/api/jobs/ and /api/version) is mounted on
-// the agent's HTTP port behind the cluster token and answers 503 until the
-// node is up.
+// the agent's HTTP port behind the cluster token and answers 503 while the
+// node is not running (once shutdown has begun).
 //
 // # Shutdown
 //
 // Shutdown stops every running job first (SIGTERM, then SIGKILL to the
 // driver's process group), so no driver outlives the daemon and drivers'
-// log streams end; then it leaves the cluster gracefully; then it stops the
-// node, which ends every worker process. Each step is bounded by the
-// context.
+// log streams end; then it leaves the cluster gracefully; then it closes the
+// remote engine (tasks still forwarded to peers fail and are retried
+// locally while they have retries) and stops the node, which ends every
+// worker process. Each step is bounded by the context.
 //
 // # What the engine reports
 //

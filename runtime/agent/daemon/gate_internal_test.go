@@ -12,7 +12,7 @@ func TestJobAPIAnswers503UntilNodeIsUp(t *testing.T) {
 	h := d.gate(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/jobs/", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "starting") || rec.Header().Get("Retry-After") == "" {
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "not running") || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("before ready: %d %q", rec.Code, rec.Body.String())
 	}
 	d.ready.Store(true)

@@ -5,14 +5,17 @@
 //
 //	holder quick   # print the driver's node, run one task, exit 0
 //	holder hold    # start an actor holding 1 CPU, print "ready", wait to be stopped
-//	holder busy    # start a task holding 1 CPU, print "ready", wait to be stopped
+//	holder spread  # run 8 SPREAD tasks, print the sorted set of their nodes
 package main
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/goray/goray"
@@ -27,12 +30,6 @@ func (h *Holder) Pid() int { return os.Getpid() }
 var (
 	holderClass = goray.RegisterActor[Holder]("gorayd-test.Holder", func() *Holder { return &Holder{} })
 	where       = goray.Register[string]("gorayd-test.where", func(ctx context.Context) string { return goray.NodeID(ctx) })
-	// nap holds its CPU until cancelled, printing its PID first.
-	nap = goray.Register[int]("gorayd-test.nap", func(ctx context.Context) (int, error) {
-		fmt.Println("task pid", os.Getpid())
-		<-ctx.Done()
-		return 0, ctx.Err()
-	})
 )
 
 func main() {
@@ -63,6 +60,22 @@ func run() error {
 		}
 		fmt.Println("task ran on node", node)
 		return nil
+	case "spread":
+		f := where.Options(goray.Strategy(goray.Spread()))
+		refs := make([]goray.ObjectRef[string], 8)
+		for i := range refs {
+			refs[i] = f.Remote(ctx)
+		}
+		nodes, err := goray.Get(ctx, refs...)
+		if err != nil {
+			return err
+		}
+		set := map[string]bool{}
+		for _, n := range nodes {
+			set[n] = true
+		}
+		fmt.Println("spread over", strings.Join(slices.Sorted(maps.Keys(set)), ","))
+		return nil
 	case "hold":
 		h, err := holderClass.Options(goray.NumCPUs(1)).Remote(ctx)
 		if err != nil {
@@ -75,11 +88,6 @@ func run() error {
 		fmt.Println("actor pid", pid)
 		fmt.Println("ready")
 		<-ctx.Done()
-		return nil
-	case "busy":
-		ref := nap.Remote(ctx)
-		fmt.Println("ready")
-		_, _ = ref.Get(ctx)
 		return nil
 	}
 	return fmt.Errorf("unknown mode %q", os.Args[1])
