@@ -2,7 +2,9 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/goray/goray/runtime/objectstore"
 	"github.com/goray/goray/runtime/task"
 )
 
@@ -17,9 +19,18 @@ type ClusterHooks interface {
 	// Forward runs f.Spec, whose arguments are all inline, on node in
 	// workers of program f.Binary, and calls done exactly once with its
 	// encoded results or its failure. It must not block; done may be
-	// called from any goroutine. A failure of kind ErrKindWorkerCrashed
+	// called from any goroutine (never from within Forward). Forward must call f.Release (if not nil)
+	// once it no longer reads f.Spec's argument bytes, which may be mapped
+	// store files. A failure of kind ErrKindWorkerCrashed
 	// (the node died) is retried here while the task has retries left.
 	Forward(ctx context.Context, node string, f *ForwardMessage, done func(results [][]byte, err *ErrorInfo))
+	// LocateActor finds the peer where actor id lives (for a handle that
+	// reached this node from elsewhere) and calls done once, from another
+	// goroutine, with its node ID or an error.
+	LocateActor(ctx context.Context, id ActorID, done func(node string, err error))
+	// KillActor asks node to kill actor id (Kill, or its owner exited).
+	// It must not block.
+	KillActor(ctx context.Context, node string, id ActorID, noRestart bool)
 }
 
 // SetClusterHooks installs h (before Start). Tasks with the DEFAULT, SPREAD
@@ -68,10 +79,18 @@ func (n *Node) placeRemoteLocked(t *taskEntry) bool {
 	return false // run here (now or when resources free up)
 }
 
-// forwardLocked sends t to a peer with its arguments inlined.
-func (n *Node) forwardLocked(t *taskEntry, node string) {
+// forwardMessageLocked builds the message that forwards t, with every
+// argument inlined (store objects pinned, not copied; the hook releases
+// them). It reports false if t failed instead (an argument is gone).
+func (n *Node) forwardMessageLocked(t *taskEntry) (*ForwardMessage, bool) {
 	spec := *t.spec
 	spec.Args = make([]Arg, len(t.spec.Args))
+	var pins []*objectstore.Object
+	release := func() {
+		for _, p := range pins {
+			p.Release()
+		}
+	}
 	for i, a := range t.spec.Args {
 		if !a.IsRef {
 			spec.Args[i] = a
@@ -79,28 +98,47 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		}
 		o := n.objects[a.Ref]
 		if o == nil {
-			n.failTaskLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, "object freed")))
-			return
+			release()
+			n.failArgLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, "object freed")))
+			return nil, false
 		}
 		data := o.data
 		if o.inStore {
 			obj, err := n.store.Get(context.Background(), a.Ref)
 			if err != nil {
-				n.failTaskLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, err.Error())))
-				return
+				release()
+				n.failArgLocked(t, argFailed(t.spec, i, lostInfo(a.Ref, err.Error())))
+				return nil, false
 			}
-			data = append([]byte(nil), obj.Bytes()...)
-			obj.Release()
+			pins = append(pins, obj)
+			data = obj.Bytes()
 		}
 		spec.Args[i] = Arg{Data: data}
 	}
-	t.state = tPushed
-	bin := t.owner.bin
+	bin := ""
+	if t.owner != nil {
+		bin = t.owner.bin
+	}
+	if t.actor != nil {
+		bin = t.actor.bin
+	}
 	if bin == "" {
 		bin = n.defaultBinaryHash()
 	}
 	spec.Contained = nil // refs nested in arguments are not shipped (yet)
-	n.hooks.Forward(context.Background(), node, &ForwardMessage{Spec: &spec, Binary: bin}, func(results [][]byte, e *ErrorInfo) {
+	return &ForwardMessage{Spec: &spec, Binary: bin, Release: release}, true
+}
+
+// forwardLocked sends t (a normal task, or a call of an actor that lives
+// on node) to a peer with its arguments inlined.
+func (n *Node) forwardLocked(t *taskEntry, node string) {
+	fm, ok := n.forwardMessageLocked(t)
+	if !ok {
+		return
+	}
+	t.state = tPushed
+	n.log.Debug("forwarding a task", "task", t.spec.ID, "func", t.spec.Func, "node", node)
+	n.hooks.Forward(context.Background(), node, fm, func(results [][]byte, e *ErrorInfo) {
 		stored := make([]bool, len(results))
 		for i, r := range results {
 			if n.isLarge(len(r)) && n.storeLarge(t.spec.ID.ReturnID(i), r) == nil {
@@ -110,17 +148,19 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		if t.state != tPushed {
+			n.discardStoredLocked(&msg{tid: t.spec.ID}, stored)
 			return
 		}
 		m := &msg{tid: t.spec.ID, err: e}
 		for _, r := range results {
 			m.results = append(m.results, wireResult{data: r})
 		}
+		nodeDied := e != nil && e.Kind == ErrKindWorkerCrashed
 		switch {
 		case t.cancelled:
 			n.discardStoredLocked(m, stored)
 			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindCancelled, Task: t.spec.Func, Message: "task cancelled"})
-		case e != nil && e.Kind == ErrKindWorkerCrashed && t.retries != 0:
+		case nodeDied && t.spec.Kind == KindNormal && t.retries != 0:
 			// The node died with the task: run it here (a retried task is
 			// not placed remotely again).
 			n.discardStoredLocked(m, stored)
@@ -129,6 +169,11 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 			}
 			t.state = tWaiting
 			n.enqueueLocked(t)
+		case nodeDied && t.actor != nil:
+			n.discardStoredLocked(m, stored)
+			cause := &ErrorInfo{Kind: ErrKindActorDied, Task: t.spec.Func, Message: "the actor's node died", Cause: e}
+			n.failTaskLocked(t, cause)
+			n.actorDiedLocked(t.actor, cause)
 		case e != nil:
 			n.discardStoredLocked(m, stored)
 			n.failTaskLocked(t, e)
@@ -137,4 +182,98 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		}
 		n.scheduleLocked()
 	})
+}
+
+// placeActorRemoteLocked asks the policy where actor a should live and
+// creates it on a peer if that is not here. It reports true if it did.
+func (n *Node) placeActorRemoteLocked(a *actorEntry) bool {
+	if a.spec.Strategy.Kind == StrategyPlacementGroup {
+		return false
+	}
+	peers := n.hooks.Peers()
+	if len(peers) == 0 {
+		return false
+	}
+	self := task.NodeView{ID: n.id, Total: n.total, Available: task.Resources(n.avail), Alive: true}
+	nodes := append([]task.NodeView{self}, peers...)
+	st := task.Strategy{Kind: task.StrategyKind(a.spec.Strategy.Kind), Node: a.spec.Strategy.Node, Soft: a.spec.Strategy.Soft, Bundle: -1}
+	d := n.policy.Place(task.Request{ID: a.id.String(), Demand: task.Resources(a.spec.Resources), Strategy: st}, nodes, n.id)
+	target := ""
+	switch {
+	case d.Outcome == task.Schedule && d.Node != n.id:
+		target = d.Node
+	case d.Outcome != task.Infeasible && st.Kind == task.StrategyNodeAffinity && !st.Soft && st.Node != n.id:
+		for _, p := range peers {
+			if p.ID == st.Node && p.Alive {
+				target = st.Node
+			}
+		}
+	}
+	if target == "" {
+		return false
+	}
+	fm, ok := n.forwardMessageLocked(a.create)
+	if !ok {
+		return true // the actor died of a failed argument
+	}
+	a.remote, a.placed, a.state, a.proxy = target, true, aAlive, true
+	a.create.state = tDone
+	n.log.Debug("actor placed on a peer", "actor", a.id, "node", target)
+	n.hooks.Forward(context.Background(), target, fm, func(_ [][]byte, e *ErrorInfo) {
+		if e == nil {
+			return
+		}
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindActorDied, Task: a.spec.Func, Message: "creating the actor on node " + target + " failed", Cause: e})
+	})
+	n.pumpActorLocked(a)
+	return true
+}
+
+// actorProxyLocked records an actor this node does not know (a handle
+// passed from another node) and asks the peers where it lives; calls
+// queue until the answer.
+func (n *Node) actorProxyLocked(id ActorID, fn string) *actorEntry {
+	spec := &TaskSpec{ID: id, Kind: KindActorCreate, Func: fn}
+	a := &actorEntry{id: id, spec: spec, state: aPending, placed: true, proxy: true}
+	a.create = &taskEntry{spec: spec, actor: a, state: tDone}
+	n.actors[id] = a
+	n.hooks.LocateActor(context.Background(), id, func(node string, err error) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if a.state != aPending {
+			return
+		}
+		if err != nil {
+			n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindActorNotFound, Message: fmt.Sprintf("no node has actor %s: %v", id, err)})
+			delete(n.actors, id) // a later handle may find it after all
+			return
+		}
+		a.remote, a.state = node, aAlive
+		n.pumpActorLocked(a)
+	})
+	return a
+}
+
+// HasActor reports whether actor id lives on this node (not a proxy of
+// an actor elsewhere) and is not dead.
+func (n *Node) HasActor(id ActorID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a := n.actors[id]
+	return a != nil && !a.proxy && a.state != aDead
+}
+
+// KillActor kills actor id on this node, as Kill does; a peer asks for it
+// when the actor's owner kills it or exits.
+func (n *Node) KillActor(id ActorID, noRestart bool, reason string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a := n.actors[id]
+	if a == nil {
+		return fmt.Errorf("runtime: no actor %s", id)
+	}
+	n.killActorLocked(a, noRestart, reason)
+	return nil
 }

@@ -14,12 +14,20 @@ import (
 // (never forwarding it again: the sender's policy already chose this node)
 // in a worker of the sender's program, and reports its results once.
 
+// forwardedArgBase numbers the store objects a forwarded task's large
+// arguments become (as return indexes of its ID, far above any real
+// return), so that they need no IDs of their own.
+const forwardedArgBase = 1 << 20
+
 // ForwardMessage is what travels between nodes for one forwarded task:
 // the spec and the program to run it in.
 type ForwardMessage struct {
 	Spec *TaskSpec
 	// Binary is the hex sha256 of the program ("" the receiver's default).
 	Binary string
+	// Release, on the sending node, unpins the argument bytes once the
+	// message is encoded; not on the wire.
+	Release func()
 }
 
 // EncodeForward serialises a forwarded task with the node protocol's
@@ -157,6 +165,25 @@ func (n *Node) AddBinary(sum string, r io.Reader) error {
 // from another goroutine, with its encoded results or its failure.
 func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]byte, e *ErrorInfo)) {
 	n.defaultBinaryHash()
+	n.log.Debug("running a forwarded task", "task", spec.ID, "func", spec.Func)
+	// Large arguments go into the store first (without n.mu: the store may
+	// spill), so that the worker maps them instead of receiving them
+	// through its socket. They are objects of the task's own session and
+	// are freed with its results.
+	var argIDs []ObjectID
+	var argSizes []int64
+	for i, a := range spec.Args {
+		if spec.Kind == KindActorCreate || a.IsRef || !n.isLarge(len(a.Data)) {
+			continue
+		}
+		id := spec.ID.ReturnID(forwardedArgBase + i)
+		if err := n.storeLarge(id, a.Data); err != nil {
+			continue // it travels inline instead
+		}
+		argIDs = append(argIDs, id)
+		argSizes = append(argSizes, int64(len(a.Data)))
+		spec.Args[i] = Arg{IsRef: true, Ref: id}
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.stopped {
@@ -169,7 +196,10 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 	s := n.newSessionLocked()
 	s.bin = bin
 	s.forwarded = true
-	if spec.NumReturns == 0 {
+	for i, id := range argIDs {
+		n.putLocked(s, id, nil, true, argSizes[i], nil)
+	}
+	if spec.NumReturns == 0 && spec.Kind != KindActorCreate {
 		spec.NumReturns = 1
 	}
 	results := make([][]byte, spec.NumReturns)
@@ -196,7 +226,7 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 			n.mu.Lock()
 			s.closed = true
 			delete(n.sessions, s)
-			for _, id := range ids {
+			for _, id := range append(ids, argIDs...) {
 				n.freeLocked(n.refs.RemoveLocal(id, s.holder))
 			}
 			n.mu.Unlock()
@@ -208,6 +238,13 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 		}()
 	}
 	spec.Parent = TaskID{} // the parent lives on the sender
+	if spec.Kind == KindActorCreate {
+		// The actor lives here from now on; its calls follow on the same
+		// stream. A constructor that fails fails those calls here.
+		e := n.createActorLocked(s, spec)
+		go done(nil, e)
+		return
+	}
 	n.submitLocked(s, spec)
 	n.getLocked(s, 1, ids, true, true)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/goray/goray/runtime/codec"
 	"github.com/goray/goray/runtime/task"
@@ -23,12 +24,19 @@ func (h *peerHooks) Peers() []task.NodeView {
 
 func (h *peerHooks) Forward(_ context.Context, node string, fm *ForwardMessage, done func([][]byte, *ErrorInfo)) {
 	if h.fail != nil {
+		if fm.Release != nil {
+			fm.Release()
+		}
 		e := h.fail
 		h.fail = nil
 		go done(nil, e)
 		return
 	}
-	got, err := DecodeForward(EncodeForward(fm))
+	b := EncodeForward(fm)
+	if fm.Release != nil {
+		fm.Release()
+	}
+	got, err := DecodeForward(b)
 	if err != nil {
 		go done(nil, &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()})
 		return
@@ -44,6 +52,83 @@ func (h *peerHooks) Forward(_ context.Context, node string, fm *ForwardMessage, 
 		}
 		done(res2, e2)
 	})
+}
+
+func (h *peerHooks) LocateActor(_ context.Context, id ActorID, done func(string, error)) {
+	if h.peer.HasActor(id) {
+		go done(h.peer.ID(), nil)
+		return
+	}
+	go done("", errors.New("not found"))
+}
+
+func (h *peerHooks) KillActor(_ context.Context, node string, id ActorID, noRestart bool) {
+	go func() { _ = h.peer.KillActor(id, noRestart, "killed by its owner") }()
+}
+
+// startHooked starts a node whose only peer is peer.
+func startHooked(t *testing.T, peer *Node) (*Node, *peerHooks) {
+	t.Helper()
+	n, err := NewNode(NodeConfig{NumCPUs: 1, PrestartWorkers: -1, InlineThreshold: 1024}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &peerHooks{peer: peer}
+	n.SetClusterHooks(h)
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	return n, h
+}
+
+// An actor created on node A with affinity to B lives on B; calls from A
+// and from a third node C (which only has the actor's ID) reach it in
+// order, and killing it from A kills it on B.
+func TestRemoteActorCalledFromTwoNodes(t *testing.T) {
+	peer, _ := startNode(t, NodeConfig{NumCPUs: 2, PrestartWorkers: -1})
+	a, _ := startHooked(t, peer)
+	c, _ := startHooked(t, peer)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ca, cc := a.LocalClient(), c.LocalClient()
+	aid, err := ca.CreateActor(ctx, &TaskSpec{Kind: KindActorCreate, Func: "A", MaxConcurrency: 1,
+		Resources: map[string]float64{"CPU": 1}, Strategy: Strategy{Kind: StrategyNodeAffinity, Node: peer.ID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last []ObjectID
+	for range 20 {
+		last = ca.Submit(&TaskSpec{Kind: KindActorMethod, Func: "inc", Actor: aid, NumReturns: 1})
+	}
+	if x, _ := codec.DecodeInto[int](getOne(t, ca, last[0]).Data); x != 20 {
+		t.Fatalf("20 calls from A: count %d", x)
+	}
+	if !peer.HasActor(aid) || a.HasActor(aid) {
+		t.Fatalf("actor lives on peer: %v, on A: %v", peer.HasActor(aid), a.HasActor(aid))
+	}
+	for range 5 {
+		last = cc.Submit(&TaskSpec{Kind: KindActorMethod, Func: "inc", Actor: aid, NumReturns: 1})
+	}
+	v := getOne(t, cc, last[0])
+	if x, _ := codec.DecodeInto[int](v.Data); v.Err != nil || x != 25 {
+		t.Fatalf("5 calls from C: count %d, %v", x, v.Err)
+	}
+	// An ID no node has fails, and does not hang.
+	ghost := cc.Submit(&TaskSpec{Kind: KindActorMethod, Func: "inc", Actor: ActorID{9, 9, 9}, NumReturns: 1})
+	if e := getOne(t, cc, ghost[0]).Err; e == nil {
+		t.Fatal("call of an unknown actor succeeded")
+	}
+	if err := ca.KillActor(ctx, aid, true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for peer.HasActor(aid) {
+		if time.Now().After(deadline) {
+			t.Fatal("actor still alive on the peer after Kill from its owner")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func TestForwardedTasksRunOnThePeer(t *testing.T) {

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/goray/goray/runtime/task"
@@ -33,6 +34,10 @@ type actorEntry struct {
 	noRestart bool
 	cause     *ErrorInfo
 	waitPlace bool // queued in pendingActors
+	// proxy: the actor lives on node remote ("" while it is being
+	// located); this entry forwards its calls there in arrival order.
+	proxy  bool
+	remote string
 }
 
 // createActorLocked registers an actor; the reply is sent by the caller.
@@ -65,6 +70,9 @@ func (n *Node) createActorLocked(s *session, spec *TaskSpec) *ErrorInfo {
 // placeActorLocked reserves the actor's resources and finds it a worker.
 func (n *Node) placeActorLocked(a *actorEntry) {
 	if a.state == aDead || a.placed {
+		return
+	}
+	if n.hooks != nil && !a.owner.forwarded && n.placeActorRemoteLocked(a) {
 		return
 	}
 	need := a.spec.Resources
@@ -133,6 +141,22 @@ func (n *Node) actorCreatedLocked(a *actorEntry, e *ErrorInfo) {
 
 // pumpActorLocked pushes queued calls whose arguments are ready, in order.
 func (n *Node) pumpActorLocked(a *actorEntry) {
+	if a.proxy {
+		// One stream to the actor's node keeps the order.
+		for a.state == aAlive && len(a.queue) > 0 {
+			t := a.queue[0]
+			if t.state == tDone {
+				a.queue = a.queue[1:]
+				continue
+			}
+			if t.missing > 0 {
+				return
+			}
+			a.queue = a.queue[1:]
+			n.forwardLocked(t, a.remote)
+		}
+		return
+	}
 	for a.state == aAlive && len(a.queue) > 0 && a.worker != nil && !a.worker.dead {
 		t := a.queue[0]
 		if t.state == tDone {
@@ -260,6 +284,12 @@ func (n *Node) actorDiedLocked(a *actorEntry, cause *ErrorInfo) {
 func (n *Node) killActorLocked(a *actorEntry, noRestart bool, reason string) {
 	if a.state == aDead {
 		return
+	}
+	if a.proxy && a.remote != "" && n.hooks != nil {
+		n.hooks.KillActor(context.Background(), a.remote, a.id, noRestart)
+		if !noRestart {
+			return
+		}
 	}
 	if noRestart {
 		a.noRestart = true

@@ -139,6 +139,9 @@ func (n *Node) submitLocked(s *session, spec *TaskSpec) {
 	}
 	if spec.Kind == KindActorMethod {
 		a := n.actors[spec.Actor]
+		if a == nil && n.hooks != nil && !s.forwarded {
+			a = n.actorProxyLocked(spec.Actor, spec.Func)
+		}
 		if a == nil {
 			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindActorNotFound, Task: spec.Func, Message: "no such actor " + spec.Actor.String()})
 			return

@@ -126,6 +126,9 @@ func (f *fakeCluster) Peers() []task.NodeView {
 
 func (f *fakeCluster) Forward(ctx context.Context, node string, fm *ForwardMessage, done func([][]byte, *ErrorInfo)) {
 	spec := fm.Spec
+	if fm.Release != nil {
+		fm.Release()
+	}
 	f.mu.Lock()
 	f.specs = append(f.specs, spec)
 	f.mu.Unlock()
@@ -138,6 +141,12 @@ func (f *fakeCluster) Forward(ctx context.Context, node string, fm *ForwardMessa
 		done([][]byte{e.Bytes()}, nil)
 	}()
 }
+
+func (f *fakeCluster) LocateActor(_ context.Context, id ActorID, done func(string, error)) {
+	go done("", errors.New("fake cluster has no actors"))
+}
+
+func (f *fakeCluster) KillActor(context.Context, string, ActorID, bool) {}
 
 func TestClusterHooksForwardTasks(t *testing.T) {
 	n, err := NewNode(NodeConfig{NumCPUs: 1, PrestartWorkers: -1}, nil)

@@ -80,6 +80,17 @@ func goray(t *testing.T, ctx context.Context, args ...string) (string, int) {
 	return string(out), 0
 }
 
+// ranOnClusterNode reports whether out has the holder's "task ran on node"
+// line naming one of c's nodes.
+func ranOnClusterNode(c *testutil.Cluster, out string) bool {
+	for i := range c.Nodes {
+		if id := c.NodeID(i); id != "" && strings.Contains(out, "task ran on node "+id) {
+			return true
+		}
+	}
+	return false
+}
+
 func addr(c *testutil.Cluster, i int) string { return strings.TrimPrefix(c.HTTP(i), "http://") }
 
 func client(t *testing.T, c *testutil.Cluster, i int, token string) *jobs.Client {
@@ -178,66 +189,11 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 		waitState(t, jc1, again.ID, jobs.Succeeded, 20*time.Second)
 	})
 
-	t.Run("package job with the CLI", func(t *testing.T) {
-		out, code := goray(t, ctx, "submit", "--address", addr(c, 0), "--token", testToken, holderJob(t, "quick", "quick"))
-		if code != 0 {
-			t.Fatalf("goray submit exit %d:\n%s", code, out)
-		}
-		id0 := c.NodeID(0)
-		if id0 == "" {
-			t.Fatal("node0 has no ID")
-		}
-		for _, want := range []string{"driver connected to node " + id0, "task ran on node " + id0, "SUCCEEDED"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("output lacks %q:\n%s", want, out)
-			}
-		}
-	})
-
-	t.Run("job whose tasks run on both nodes", func(t *testing.T) {
-		spec, err := jobs.LoadFile(holderJob(t, "spread", "spread"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		jc0 := client(t, c, 0, testToken)
-		info, err := jc0.Submit(ctx, spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitState(t, jc0, info.ID, jobs.Succeeded, 90*time.Second)
-		ids := []string{c.NodeID(0), c.NodeID(1)}
-		slices.Sort(ids)
-		if got := logs(t, jc0, info.ID); !strings.Contains(got, "spread over "+strings.Join(ids, ",")) {
-			t.Fatalf("log %q: want SPREAD tasks on both nodes %v", got, ids)
-		}
-	})
-
-	t.Run("driver started by hand", func(t *testing.T) {
-		// What goray.Init does with an HTTP GORAY_ADDRESS: ask the daemon
-		// for its driver_address, then connect there.
-		da, err := resolve.Driver(ctx, addr(c, 1), testToken)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.CommandContext(ctx, testutil.BuildBinary(t, holderPkg), "quick")
-		cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+da)
-		out, err := cmd.CombinedOutput()
-		id1 := c.NodeID(1)
-		if err != nil || id1 == "" || !strings.Contains(string(out), "task ran on node "+id1) {
-			t.Fatalf("driver on %s: %v\n%s", da, err, out)
-		}
-	})
-
-	t.Run("failing command job with the CLI", func(t *testing.T) {
-		out, code := goray(t, ctx, "submit", "--address", addr(c, 0), "--token", testToken,
-			writeJob(t, "name = \"fails\"\n[entrypoint]\ncommand = 'echo about to fail; exit 3'\n"))
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if code != 1 || !strings.Contains(out, "about to fail") || !strings.Contains(lines[len(lines)-1], "FAILED") {
-			t.Fatalf("exit %d, want 1 with the log and a FAILED last line:\n%s", code, out)
-		}
-	})
-
+	// First among the subtests that run tasks: it checks node1's CPUs
+	// return to exactly 2, which needs a node whose scheduler no earlier
+	// task touched.
 	t.Run("stop a running job frees its CPU", func(t *testing.T) {
+		testutil.WaitFor(t, 5*time.Second, func() bool { return selfCPU(c, 1) == 2 }, "node1 idle before the job")
 		out, code := goray(t, ctx, "submit", "--no-wait", "--address", addr(c, 1), "--token", testToken, holderJob(t, "hold", "hold"))
 		if code != 0 {
 			t.Fatalf("goray submit --no-wait exit %d:\n%s", code, out)
@@ -305,7 +261,9 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 		testutil.WaitFor(t, 10*time.Second, func() bool { return !alive(info.DriverPID) && !groupAlive(info.DriverPID) },
 			"the driver's process group is gone")
 		testutil.WaitFor(t, 10*time.Second, func() bool { return !alive(actorPID) }, "the actor's worker is gone")
-		testutil.WaitFor(t, 5*time.Second, func() bool { return selfCPU(c, 1) == 2 }, "node1 reports both CPUs available")
+		if ok, _ := testutil.Eventually(5*time.Second, func() bool { return selfCPU(c, 1) == 2 }); !ok {
+			t.Fatalf("node1 reports %v CPUs available after the stop, want 2", selfCPU(c, 1))
+		}
 		if err := follow.Wait(); err != nil {
 			t.Fatalf("goray job logs --follow: %v", err)
 		}
@@ -326,6 +284,77 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 		}
 		if _, err := jc1.Get(ctx, id, false); !errors.Is(err, jobs.ErrJobNotFound) {
 			t.Errorf("deleted job: Get error %v, want ErrJobNotFound", err)
+		}
+	})
+
+	t.Run("package job with the CLI", func(t *testing.T) {
+		out, code := goray(t, ctx, "submit", "--address", addr(c, 0), "--token", testToken, holderJob(t, "quick", "quick"))
+		if code != 0 {
+			t.Fatalf("goray submit exit %d:\n%s", code, out)
+		}
+		id0 := c.NodeID(0)
+		if id0 == "" {
+			t.Fatal("node0 has no ID")
+		}
+		for _, want := range []string{"driver connected to node " + id0, "SUCCEEDED"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		// The scheduler may place the task on either node.
+		if !ranOnClusterNode(c, out) {
+			t.Errorf("output lacks the task's node:\n%s", out)
+		}
+	})
+
+	t.Run("job whose tasks run on both nodes", func(t *testing.T) {
+		spec, err := jobs.LoadFile(holderJob(t, "spread", "spread"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jc0 := client(t, c, 0, testToken)
+		info, err := jc0.Submit(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, jc0, info.ID, jobs.Succeeded, 90*time.Second)
+		ids := []string{c.NodeID(0), c.NodeID(1)}
+		slices.Sort(ids)
+		if got := logs(t, jc0, info.ID); !strings.Contains(got, "spread over "+strings.Join(ids, ",")) {
+			t.Fatalf("log %q: want SPREAD tasks on both nodes %v", got, ids)
+		}
+	})
+
+	t.Run("driver started by hand", func(t *testing.T) {
+		// GORAY_ADDRESS is the daemon's HTTP address, as for the CLI:
+		// goray.Init asks the daemon for its driver_address.
+		run := func(token string) (string, error) {
+			cmd := exec.CommandContext(ctx, testutil.BuildBinary(t, holderPkg), "quick")
+			cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(1), "GORAY_TOKEN="+token)
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		out, err := run(testToken)
+		id1 := c.NodeID(1)
+		if err != nil || id1 == "" || !strings.Contains(out, "driver connected to node "+id1) || !ranOnClusterNode(c, out) {
+			t.Fatalf("driver with GORAY_ADDRESS=%s: %v\n%s", c.HTTP(1), err, out)
+		}
+		if out, err := run("wrong"); err == nil || !strings.Contains(out, "401") {
+			t.Fatalf("driver with a wrong token: %v\n%s", err, out)
+		}
+		// The address it resolves to is node1's socket.
+		da, err := resolve.Driver(ctx, addr(c, 1), testToken)
+		if err != nil || !strings.HasPrefix(da, "unix://") {
+			t.Fatalf("resolve: %q, %v", da, err)
+		}
+	})
+
+	t.Run("failing command job with the CLI", func(t *testing.T) {
+		out, code := goray(t, ctx, "submit", "--address", addr(c, 0), "--token", testToken,
+			writeJob(t, "name = \"fails\"\n[entrypoint]\ncommand = 'echo about to fail; exit 3'\n"))
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != 1 || !strings.Contains(out, "about to fail") || !strings.Contains(lines[len(lines)-1], "FAILED") {
+			t.Fatalf("exit %d, want 1 with the log and a FAILED last line:\n%s", code, out)
 		}
 	})
 
@@ -359,6 +388,15 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 		}
 		waitState(t, jc1, info.ID, jobs.Running, 20*time.Second)
 		testutil.WaitFor(t, 10*time.Second, func() bool { return strings.Contains(logs(t, jc1, info.ID), "started") }, "driver output")
+		storeRec := filepath.Join(argValue(c.Nodes[1].Args, "-data_dir"), "store_dir")
+		rec, err := os.ReadFile(storeRec)
+		store := strings.TrimSpace(string(rec))
+		if err != nil || !strings.HasPrefix(filepath.Base(store), "goray-") {
+			t.Fatalf("store record %s: %q, %v", storeRec, rec, err)
+		}
+		if _, err := os.Stat(store); err != nil {
+			t.Fatalf("node1's store: %v", err)
+		}
 		c.Kill(1)
 		// The driver dies with its daemon (Pdeathsig).
 		testutil.WaitFor(t, 10*time.Second, func() bool { return !alive(info.DriverPID) }, "the driver died with gorayd")
@@ -369,6 +407,10 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 			_, err := jc1.List(ctx)
 			return err == nil
 		}, "restarted node1 serves the job API")
+		// The killed daemon's shared-memory store was reclaimed.
+		if _, err := os.Stat(store); !os.IsNotExist(err) {
+			t.Errorf("store %s of the killed daemon still exists: %v", store, err)
+		}
 		list, err := jc1.List(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -405,6 +447,16 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 			t.Errorf("job after restart: log %q", got)
 		}
 	})
+}
+
+// argValue is the value after flag in args ("" if absent).
+func argValue(args []string, flag string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			return args[i+1]
+		}
+	}
+	return ""
 }
 
 // alive reports whether pid exists and is not a zombie.

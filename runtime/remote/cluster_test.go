@@ -16,6 +16,8 @@ import (
 // (in workers of the driver's program, which no daemon was started with),
 // a hard NodeAffinity task runs on the node it names, and a 16 MiB
 // argument reaches that node and comes back byte-identical (by sha256).
+// An actor placed on node 1 is called from the driver and from a task on
+// node 2 that was passed its handle.
 func TestThreeNodeFanOutAndAffinity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three gorayd processes")
@@ -34,7 +36,7 @@ func TestThreeNodeFanOutAndAffinity(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, driver, ids[2])
+	cmd := exec.CommandContext(ctx, driver, ids[2], ids[1])
 	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(0))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -62,6 +64,14 @@ func TestThreeNodeFanOutAndAffinity(t *testing.T) {
 	}
 	if got["affinity_node"] != ids[2] {
 		t.Errorf("NodeAffinity(node 2) task ran on %q, want %q", got["affinity_node"], ids[2])
+	}
+	// The actor lives on node 1: the driver's calls (from node 0) and a
+	// task's call from node 2 reach it, in order.
+	if want := "10@" + ids[1]; got["actor_local_calls"] != want {
+		t.Errorf("actor calls from the driver: %q, want %q", got["actor_local_calls"], want)
+	}
+	if want := ids[2] + ">110@" + ids[1]; got["actor_task_call"] != want {
+		t.Errorf("actor call from a task on node 2: %q, want %q", got["actor_task_call"], want)
 	}
 	node, sum, _ := strings.Cut(got["big_result"], ":")
 	if node != ids[2] || sum != got["big_want"] || sum == "" {

@@ -3,6 +3,8 @@ package remote
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,6 +23,8 @@ const (
 	kindResult = "rt.result/v1" // chunked: EncodeResults; ID = the forward ID
 	kindBinReq = "rt.binreq/v1" // sha256 (hex); ID = request ID
 	kindBin    = "rt.bin/v1"    // chunked: the program's bytes (empty: not found); ID = request ID
+	kindLocate = "rt.locate/v1" // Caller: actor ID (16 bytes) → 1 if it lives there, else 0
+	kindKill   = "rt.kill/v1"   // actor ID (16 bytes) + noRestart byte
 )
 
 // Members is the part of cluster.Membership the engine uses.
@@ -46,6 +50,9 @@ type Engine struct {
 	fetching map[string]chan struct{} // binaries being fetched, by sha256
 	binWait  map[uint64]chan []byte   // binary requests, by request ID
 
+	outbox map[string]*outbox // ordered sends per peer
+	locate *cluster.Caller
+
 	cancels []func()
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -68,7 +75,7 @@ func New(node *grt.Node, tr cluster.Transport, mem Members, log *slog.Logger) *E
 	}
 	return &Engine{node: node, tr: tr, mem: mem, log: log,
 		pending: map[uint64]*forward{}, chunks: map[chunkKey][]byte{},
-		fetching: map[string]chan struct{}{}, binWait: map[uint64]chan []byte{},
+		fetching: map[string]chan struct{}{}, binWait: map[uint64]chan []byte{}, outbox: map[string]*outbox{},
 		stop: make(chan struct{})}
 }
 
@@ -80,7 +87,11 @@ func (e *Engine) Start() {
 		e.tr.Subscribe(kindResult, e.chunked(e.onResult)),
 		e.tr.Subscribe(kindBinReq, e.onBinReq),
 		e.tr.Subscribe(kindBin, e.chunked(e.onBin)),
+		e.tr.Subscribe(kindKill, e.onKill),
+		cluster.Serve(e.tr, kindLocate, e.onLocate),
 	)
+	e.locate = cluster.NewCaller(e.tr, kindLocate)
+	e.cancels = append(e.cancels, e.locate.Close)
 	events, cancel := e.mem.Subscribe()
 	e.cancels = append(e.cancels, cancel)
 	e.wg.Add(1)
@@ -163,14 +174,156 @@ func (e *Engine) Forward(ctx context.Context, node string, fm *grt.ForwardMessag
 	e.mu.Lock()
 	e.pending[id] = &forward{node: node, done: done}
 	e.mu.Unlock()
-	payload := grt.EncodeForward(fm)
-	go func() {
-		if err := cluster.SendChunked(context.WithoutCancel(ctx), e.tr, node, kindTask, id, payload); err != nil {
+	// Sends to one node leave in submission order: an actor's calls must
+	// reach it in the order they were made.
+	e.send(node, func() {
+		payload := grt.EncodeForward(fm)
+		if fm.Release != nil {
+			fm.Release()
+		}
+		if err := e.sendPayload(context.WithoutCancel(ctx), node, kindTask, id, payload); err != nil {
 			if f := e.take(id); f != nil {
 				f.done(nil, &grt.ErrorInfo{Kind: grt.ErrKindWorkerCrashed, Task: fm.Spec.Func, Message: "forward to node " + node + ": " + err.Error()})
 			}
 		}
+	})
+}
+
+// outbox runs one peer's sends one at a time, in order, on a goroutine
+// that exists only while there is something to send.
+type outbox struct {
+	q       []func()
+	running bool
+}
+
+func (e *Engine) send(node string, job func()) {
+	e.mu.Lock()
+	ob := e.outbox[node]
+	if ob == nil {
+		ob = &outbox{}
+		e.outbox[node] = ob
+	}
+	ob.q = append(ob.q, job)
+	if ob.running {
+		e.mu.Unlock()
+		return
+	}
+	ob.running = true
+	e.mu.Unlock()
+	go func() {
+		for {
+			e.mu.Lock()
+			if len(ob.q) == 0 {
+				ob.running = false
+				e.mu.Unlock()
+				return
+			}
+			job := ob.q[0]
+			ob.q[0] = nil
+			ob.q = ob.q[1:]
+			e.mu.Unlock()
+			job()
+		}
 	}()
+}
+
+// LocateActor implements grt.ClusterHooks: it asks every live peer
+// whether the actor lives there; the first yes wins.
+//
+// The handle may overtake the actor's creation (its owner forwarded both
+// at once, to different nodes), so a round in which no peer has it is
+// repeated, with backoff, until locateTimeout.
+func (e *Engine) LocateActor(ctx context.Context, id grt.ActorID, done func(string, error)) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), locateTimeout)
+		defer cancel()
+		wait := 20 * time.Millisecond
+		for {
+			peers := e.livePeers()
+			if node := e.locateOnce(ctx, id, peers); node != "" {
+				done(node, nil)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				done("", fmt.Errorf("asked %d peers for %s: %w", len(peers), locateTimeout, errActorNotFound))
+				return
+			case <-time.After(wait):
+				wait = min(2*wait, time.Second)
+			}
+		}
+	}()
+}
+
+// livePeers are the alive and suspect members other than this node.
+func (e *Engine) livePeers() []string {
+	self := e.mem.LocalID()
+	var ids []string
+	for _, m := range e.mem.Members() {
+		if m.ID != self && (m.Status == cluster.StatusAlive || m.Status == cluster.StatusSuspect) {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
+
+// locateOnce asks peers at once; the first that has the actor wins.
+func (e *Engine) locateOnce(ctx context.Context, id grt.ActorID, peers []string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	found := make(chan string, len(peers))
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if b, err := e.locate.Call(ctx, p, id[:]); err == nil && len(b) == 1 && b[0] == 1 {
+				found <- p
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(found) }()
+	node := <-found
+	return node
+}
+
+// locateTimeout bounds the search for an actor.
+const locateTimeout = 5 * time.Second
+
+var errActorNotFound = errors.New("no peer has the actor")
+
+func (e *Engine) onLocate(_ context.Context, _ string, payload []byte) ([]byte, error) {
+	var id grt.ActorID
+	if len(payload) != len(id) {
+		return nil, fmt.Errorf("locate: bad actor ID of %d bytes", len(payload))
+	}
+	copy(id[:], payload)
+	if e.node.HasActor(id) {
+		return []byte{1}, nil
+	}
+	return []byte{0}, nil
+}
+
+// KillActor implements grt.ClusterHooks.
+func (e *Engine) KillActor(ctx context.Context, node string, id grt.ActorID, noRestart bool) {
+	p := append(id[:], 0)
+	if noRestart {
+		p[len(id)] = 1
+	}
+	e.send(node, func() {
+		if err := e.tr.Send(context.WithoutCancel(ctx), node, cluster.Frame{Kind: kindKill, Last: true, Payload: p}); err != nil {
+			e.log.Warn("cannot kill a remote actor", "node", node, "actor", id, "err", err)
+		}
+	})
+}
+
+func (e *Engine) onKill(_ context.Context, f cluster.Frame) {
+	var id grt.ActorID
+	if len(f.Payload) != len(id)+1 {
+		return
+	}
+	copy(id[:], f.Payload)
+	_ = e.node.KillActor(id, f.Payload[len(id)] == 1, "killed by its owner on "+f.From)
 }
 
 func (e *Engine) take(id uint64) *forward {
@@ -181,23 +334,80 @@ func (e *Engine) take(id uint64) *forward {
 	return f
 }
 
-// chunked reassembles chunked payloads before calling h.
+// sendPayload sends body to node as frames of kind with ID id, over the
+// bulk lane when the transport has one: chunk 0 carries the body's length
+// (so that the receiver allocates it once), chunks 1.. carry at most
+// cluster.ChunkSize bytes each. Each frame is handed over before the next
+// is cut, which bounds the bytes in flight per peer.
+func (e *Engine) sendPayload(ctx context.Context, node, kind string, id uint64, body []byte) error {
+	send := e.tr.Send
+	if b, ok := e.tr.(cluster.BulkSender); ok {
+		send = b.SendBulk
+	}
+	hdr := binary.LittleEndian.AppendUint64(nil, uint64(len(body)))
+	if err := send(ctx, node, cluster.Frame{Kind: kind, ID: id, Last: len(body) == 0, Payload: hdr}); err != nil {
+		return fmt.Errorf("send %s/%d: %w", kind, id, err)
+	}
+	for chunk := uint32(1); len(body) > 0; chunk++ {
+		n := min(len(body), cluster.ChunkSize)
+		f := cluster.Frame{Kind: kind, ID: id, Chunk: chunk, Last: n == len(body), Payload: body[:n]}
+		if err := send(ctx, node, f); err != nil {
+			return fmt.Errorf("send chunk %d of %s/%d: %w", chunk, kind, id, err)
+		}
+		body = body[n:]
+	}
+	return nil
+}
+
+// maxPayload bounds what a peer may announce, so that a corrupt length
+// cannot make this node allocate without limit.
+const maxPayload = 1 << 40
+
+// chunked reassembles sendPayload's frames before calling h.
 func (e *Engine) chunked(h func(from string, id uint64, payload []byte)) cluster.FrameHandler {
 	return func(_ context.Context, f cluster.Frame) {
 		k := chunkKey{f.From, f.Kind, f.ID}
-		if !f.Last || f.Chunk > 0 {
-			e.mu.Lock()
-			buf := append(e.chunks[k], f.Payload...)
-			if !f.Last {
-				e.chunks[k] = buf
-				e.mu.Unlock()
+		if f.Chunk == 0 {
+			if len(f.Payload) != 8 {
+				e.log.Warn("bad payload header", "kind", f.Kind, "from", f.From)
 				return
 			}
+			size := binary.LittleEndian.Uint64(f.Payload)
+			if size > maxPayload {
+				e.log.Warn("payload too large", "kind", f.Kind, "from", f.From, "bytes", size)
+				return
+			}
+			if f.Last {
+				h(f.From, f.ID, []byte{})
+				return
+			}
+			e.mu.Lock()
+			e.chunks[k] = make([]byte, 0, size)
+			e.mu.Unlock()
+			return
+		}
+		e.mu.Lock()
+		buf, ok := e.chunks[k]
+		if !ok {
+			e.mu.Unlock()
+			return // its header was refused
+		}
+		if f.Chunk == 1 && f.Last && len(buf) == 0 {
+			// One chunk: the frame's own buffer is the payload.
 			delete(e.chunks, k)
 			e.mu.Unlock()
-			f.Payload = buf
+			h(f.From, f.ID, f.Payload)
+			return
 		}
-		h(f.From, f.ID, f.Payload)
+		buf = append(buf, f.Payload...)
+		if !f.Last {
+			e.chunks[k] = buf
+			e.mu.Unlock()
+			return
+		}
+		delete(e.chunks, k)
+		e.mu.Unlock()
+		h(f.From, f.ID, buf)
 	}
 }
 
@@ -206,7 +416,7 @@ func (e *Engine) chunked(h func(from string, id uint64, payload []byte)) cluster
 func (e *Engine) onTask(from string, id uint64, payload []byte) {
 	reply := func(res [][]byte, ei *grt.ErrorInfo) {
 		b := grt.EncodeResults(res, ei)
-		if err := cluster.SendChunked(context.Background(), e.tr, from, kindResult, id, b); err != nil {
+		if err := e.sendPayload(context.Background(), from, kindResult, id, b); err != nil {
 			e.log.Warn("cannot return a forwarded task's results", "to", from, "err", err)
 		}
 	}
@@ -215,19 +425,21 @@ func (e *Engine) onTask(from string, id uint64, payload []byte) {
 		go reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: err.Error()})
 		return
 	}
-	if e.node.HasBinary(fm.Binary) {
-		e.node.RunForwarded(fm.Spec, fm.Binary, reply)
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if err := e.fetchBinary(ctx, from, fm.Binary); err != nil {
-			reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Task: fm.Spec.Func, Message: "fetch the program: " + err.Error()})
-			return
+	// Tasks from one sender start in arrival order (an actor's creation
+	// before its calls), also when the first must wait for its program,
+	// so they go through one ordered queue per sender.
+	e.send("from:"+from, func() {
+		if !e.node.HasBinary(fm.Binary) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			err := e.fetchBinary(ctx, from, fm.Binary)
+			cancel()
+			if err != nil {
+				reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Task: fm.Spec.Func, Message: "fetch the program: " + err.Error()})
+				return
+			}
 		}
 		e.node.RunForwarded(fm.Spec, fm.Binary, reply)
-	}()
+	})
 }
 
 func (e *Engine) onResult(_ string, id uint64, payload []byte) {
@@ -303,7 +515,7 @@ func (e *Engine) onBinReq(_ context.Context, f cluster.Frame) {
 				}
 			}
 		}
-		if err := cluster.SendChunked(context.Background(), e.tr, f.From, kindBin, f.ID, data); err != nil {
+		if err := e.sendPayload(context.Background(), f.From, kindBin, f.ID, data); err != nil {
 			e.log.Warn("cannot send a program", "to", f.From, "err", err)
 		}
 	}()

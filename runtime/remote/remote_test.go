@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -245,6 +246,57 @@ func BenchmarkRemoteObjectTransfer(b *testing.B) {
 	for b.Loop() {
 		if n, err := f.Remote(p.ctx, ref).Get(p.ctx); err != nil || n != size {
 			b.Fatal(n, err)
+		}
+	}
+}
+
+// BenchmarkLocalObjectArg is BenchmarkRemoteObjectTransfer's task on the
+// driver's own node: the store-mapped baseline.
+func BenchmarkLocalObjectArg(b *testing.B) {
+	p := newPair(b)
+	f := lenOf.Options(goray.Strategy(goray.NodeAffinity(p.idA, false)))
+	const size = 64 << 20
+	ref, err := goray.Put(p.ctx, make([]byte, size))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	for b.Loop() {
+		if n, err := f.Remote(p.ctx, ref).Get(p.ctx); err != nil || n != size {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+type tally struct{ n int }
+
+func (t *tally) Add(ctx context.Context, d int) string {
+	t.n += d
+	return strconv.Itoa(t.n) + "@" + goray.NodeID(ctx)
+}
+
+var tallyClass = goray.RegisterActor[tally]("remote_test.tally", func() *tally { return &tally{} })
+
+// An actor placed on B by affinity is called from the driver on A in
+// order, and a task on A that gets its handle calls it too.
+func TestActorOnThePeer(t *testing.T) {
+	p := newPair(t)
+	ctx := p.ctx
+	h, err := tallyClass.Options(goray.Strategy(goray.NodeAffinity(p.idB, false))).Remote(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := make([]goray.ObjectRef[string], 30)
+	for i := range refs {
+		refs[i] = goray.Call[string](ctx, h, "Add", 1)
+	}
+	got, err := goray.Get(ctx, refs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range got {
+		if want := strconv.Itoa(i+1) + "@" + p.idB; g != want {
+			t.Fatalf("call %d returned %q, want %q (all: %v)", i, g, want, got)
 		}
 	}
 }

@@ -45,3 +45,40 @@ func BenchmarkSampleCartPole(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSampleFrozenLake is one rollout worker's share of the course's
+// scaling experiment: 4000 steps of FrozenLake-v1 (short episodes, so many
+// resets) with a [32, 32] policy, through the built-in env plugin and in
+// process.
+func BenchmarkSampleFrozenLake(b *testing.B) {
+	for _, path := range []struct {
+		name  string
+		maker EnvMaker
+	}{{"plugin", DefaultEnvMaker}, {"inprocess", InProcessEnvMaker}} {
+		for _, n := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/envs=%d", path.name, n), func(b *testing.B) {
+				ctx := context.Background()
+				cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: n, FragmentLength: 4000 / n, BatchMode: rllib.TruncateEpisodes,
+					Seed: 1, WorkerIndex: 1, Model: rllib.Model{FcnetHiddens: []int{32, 32}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
+				w, err := NewRolloutWorker(ctx, cfg, path.maker)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer w.Close()
+				if err := w.SetWeights(make([]float32, w.Policy().Model.NumParams())); err != nil {
+					b.Fatal(err)
+				}
+				steps := 0
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					sb, err := w.Sample(ctx, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					steps += sb.Len()
+				}
+				b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "env_steps/s")
+			})
+		}
+	}
+}

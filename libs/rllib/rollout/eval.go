@@ -58,11 +58,16 @@ func (e *Evaluator) Run(ctx context.Context, params []float32, episodes int, exp
 	act := make([]float32, pol.ActDim)
 	action := make([]float64, pol.ActDim)
 	for ep := 0; ep < episodes; ep++ {
-		var seeds []int64
+		var b *envs.Batch
+		var err error
 		if ep == 0 {
-			seeds = []int64{int64(seed >> 2)}
+			b, err = e.env.Reset(ctx, []int64{int64(seed >> 2)}, nil)
+		} else {
+			// The vector (NEXT_STEP) resets the finished env in this step,
+			// ignoring the action, exactly as Reset without a seed would,
+			// but without a separate call to the env plugin.
+			b, err = e.env.Step(ctx, action)
 		}
-		b, err := e.env.Reset(ctx, seeds, nil)
 		if err != nil {
 			return nil, fmt.Errorf("evaluation reset: %w", err)
 		}

@@ -41,12 +41,23 @@ type WorkerConfig struct {
 	State *WorkerState `json:"state,omitempty"`
 }
 
-// VectorConfig is the env vector the worker asks for. Autoreset is off:
-// the worker resets finished sub-envs itself, each episode with its own
-// seed (see WorkerState).
+// VectorConfig is the env vector the worker asks for: NEXT_STEP autoreset
+// and no infos. The vector resets a finished sub-env within the next step
+// (no extra call to the env plugin); every ReseedAfter vector calls the
+// worker instead resets a finished sub-env itself with a seed of its own
+// (see WorkerState).
 func (c WorkerConfig) VectorConfig() envs.VectorConfig {
-	return envs.VectorConfig{ID: c.Env, NumEnvs: c.NumEnvs, Kwargs: envs.Kwargs(c.EnvConfig), Mode: envs.AutoresetDisabled, NoInfos: true}
+	return envs.VectorConfig{ID: c.Env, NumEnvs: c.NumEnvs, Kwargs: envs.Kwargs(c.EnvConfig), Mode: envs.AutoresetNextStep, NoInfos: true}
 }
+
+// ReseedAfter bounds the replay log. A sub-env whose episode ends at least
+// this many vector calls after its last seeded reset starts the next
+// episode with a seeded reset (one Reset call to the env plugin, which
+// costs as much as ~50 steps); any other finished sub-env is reset by the
+// vector in the next step without a seed, continuing its env's RNG. The
+// log that rebuilds an env (checkpoints, plugin crashes) therefore holds
+// at most ReseedAfter calls plus the longest episode.
+const ReseedAfter = 1024
 
 // Mix derives a well-spread 64-bit seed from a base seed and indices
 // (splitmix64 over each part), so that workers and episodes get
@@ -74,17 +85,22 @@ type Op struct {
 
 // WorkerState is what a checkpoint keeps of a rollout worker. Env
 // internals cannot be read through the env protocol, but they need not
-// be: every episode starts with a reset seeded from (seed, worker, sub-env,
-// episode number), and Ops holds every vector call since the oldest
-// running episode began, so replaying Ops on fresh envs rebuilds their
-// exact state (for deterministic envs).
+// be: a sub-env's episodes form chains that begin with a reset seeded from
+// (seed, worker, sub-env, episode number) and continue through the
+// vector's unseeded autoresets, and Ops holds every vector call since the
+// oldest running chain began, so replaying Ops on fresh envs rebuilds
+// their exact state (for deterministic envs).
 type WorkerState struct {
 	SamplerRNG []byte    `json:"sampler_rng_pcg"`
 	Episode    []int64   `json:"episode"`
 	EpReturn   []float64 `json:"episode_return"`
 	EpLength   []int     `json:"episode_length"`
 	Discard    []bool    `json:"discard"`
-	Ops        []Op      `json:"ops"`
+	// Pending marks sub-envs whose episode ended in the last call: the
+	// vector resets them in the next step. Absent in checkpoints written
+	// before NEXT_STEP autoreset, whose workers reset at once.
+	Pending []bool `json:"pending_autoreset,omitempty"`
+	Ops     []Op   `json:"ops"`
 }
 
 // RolloutWorker samples with the current weights from one vector env of
@@ -105,13 +121,16 @@ type RolloutWorker struct {
 	obs     []float32 // current encoded observation per sub-env
 	episode []int64   // episode number per sub-env (its reset seed)
 	discard []bool    // complete_episodes: skip until the episode ends
+	pending []bool    // episode ended: the vector resets it in the next step
+	reseed  []bool    // scratch: the sub-envs to reset with a seed now
 	epRet   []float64
 	epLen   []int
 	trajs   []traj
 	actions []float64
 	act     []float32
 	ops     []Op
-	startOp []int       // index in ops of the reset that began each episode
+	startOp []int       // index in ops of the seeded reset that began each chain
+	arena   []float64   // backing store of the logged actions (append-only)
 	last    *envs.Batch // the env's last batch (owned by the env)
 }
 
@@ -139,6 +158,7 @@ func NewRolloutWorker(ctx context.Context, cfg WorkerConfig, maker EnvMaker) (*R
 		pcg:     rand.NewPCG(s, Mix(int64(s), 1)),
 		obs:     make([]float32, n*pol.RowDim),
 		episode: make([]int64, n), discard: make([]bool, n),
+		pending: make([]bool, n), reseed: make([]bool, n),
 		epRet: make([]float64, n), epLen: make([]int, n),
 		trajs:   make([]traj, n),
 		actions: make([]float64, n*pol.ActDim),
@@ -203,9 +223,24 @@ func (w *RolloutWorker) resetMasked(ctx context.Context, mask []bool) error {
 		if m {
 			w.startOp[i] = len(w.ops) - 1
 			w.epRet[i], w.epLen[i] = 0, 0
+			w.pending[i] = false
 		}
 	}
 	return nil
+}
+
+// logActions copies the current actions into the append-only arena and
+// returns the copy, so that logging a step allocates only when a chunk
+// fills. Chunks are never written again, so Ops handed out by State stay
+// valid; a chunk is freed once the log no longer points into it.
+func (w *RolloutWorker) logActions() []float64 {
+	k := len(w.actions)
+	if cap(w.arena)-len(w.arena) < k {
+		w.arena = make([]float64, 0, max(4096, 64*k))
+	}
+	w.arena = append(w.arena, w.actions...)
+	m := len(w.arena)
+	return w.arena[m-k : m : m]
 }
 
 // apply runs one op on the env. If the env plugin crashed, the env is
@@ -290,14 +325,16 @@ func (w *RolloutWorker) State() (*WorkerState, error) {
 		return nil, err
 	}
 	return &WorkerState{SamplerRNG: rng, Episode: slices.Clone(w.episode), EpReturn: slices.Clone(w.epRet),
-		EpLength: slices.Clone(w.epLen), Discard: slices.Clone(w.discard), Ops: slices.Clone(w.ops)}, nil
+		EpLength: slices.Clone(w.epLen), Discard: slices.Clone(w.discard), Pending: slices.Clone(w.pending),
+		Ops: slices.Clone(w.ops)}, nil
 }
 
 // restore rebuilds a checkpointed worker: every sub-env is reset (with
 // throwaway seeds) so all are steppable, then the op log is replayed.
 func (w *RolloutWorker) restore(ctx context.Context, st *WorkerState) error {
 	n := w.n
-	if len(st.Episode) != n || len(st.EpReturn) != n || len(st.EpLength) != n || len(st.Discard) != n || len(st.Ops) == 0 {
+	if len(st.Episode) != n || len(st.EpReturn) != n || len(st.EpLength) != n || len(st.Discard) != n ||
+		(st.Pending != nil && len(st.Pending) != n) || len(st.Ops) == 0 {
 		return fmt.Errorf("rollout worker %d: %w: state for %d sub-envs, worker has %d", w.cfg.WorkerIndex, ErrBadState, len(st.Episode), n)
 	}
 	if err := w.pcg.UnmarshalBinary(st.SamplerRNG); err != nil {
@@ -318,6 +355,7 @@ func (w *RolloutWorker) restore(ctx context.Context, st *WorkerState) error {
 	copy(w.epRet, st.EpReturn)
 	copy(w.epLen, st.EpLength)
 	copy(w.discard, st.Discard)
+	copy(w.pending, st.Pending)
 	return nil
 }
 
@@ -350,7 +388,6 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 	frag := max(w.cfg.FragmentLength, 1)
 	complete := w.cfg.BatchMode == rllib.CompleteEpisodes
 	done := make([]bool, n)
-	ended := make([]bool, n)
 	var boot []int
 	bootObs := make([]float32, 0, n*rd)
 	total, target := 0, frag*n
@@ -367,6 +404,11 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 		}
 		dist, vals := w.ws.Forward(w.params, w.obs, n)
 		for i := 0; i < n; i++ {
+			if w.pending[i] {
+				// The vector resets this sub-env in this step and ignores
+				// its action (the last one, still a valid action).
+				continue
+			}
 			t := &w.trajs[i]
 			a := w.actions[i*ad : (i+1)*ad]
 			di := dist[i*dd : (i+1)*dd]
@@ -381,7 +423,7 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 			t.dist = append(t.dist, di...)
 			t.vf = append(t.vf, vals[i])
 		}
-		op := Op{Actions: slices.Clone(w.actions)}
+		op := Op{Actions: w.logActions()}
 		if err := w.apply(ctx, op); err != nil {
 			return nil, fmt.Errorf("step: %w", err)
 		}
@@ -391,8 +433,14 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 			return nil, fmt.Errorf("rollout worker %d: env returned %d rewards for %d sub-envs", w.cfg.WorkerIndex, len(b.Rewards), n)
 		}
 		boot, bootObs = boot[:0], bootObs[:0]
-		anyEnded := false
+		anyReseed := false
 		for i := 0; i < n; i++ {
+			if w.pending[i] {
+				// This step was the sub-env's reset: its observation starts
+				// the next episode; there is no transition to record.
+				w.pending[i] = false
+				continue
+			}
 			t := &w.trajs[i]
 			r := b.Rewards[i]
 			w.epRet[i] += r
@@ -403,11 +451,9 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 				total++
 			}
 			term, trunc := b.Terminated[i], b.Truncated[i]
-			ended[i] = term || trunc
-			if !ended[i] {
+			if !term && !trunc {
 				continue
 			}
-			anyEnded = true
 			if w.discard[i] {
 				w.discard[i] = false
 			} else if recorded {
@@ -426,6 +472,12 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 				}
 			}
 			w.episode[i]++
+			w.epRet[i], w.epLen[i] = 0, 0
+			if len(w.ops)-w.startOp[i] >= ReseedAfter {
+				w.reseed[i], anyReseed = true, true
+			} else {
+				w.pending[i] = true
+			}
 		}
 		if len(boot) > 0 {
 			_, bv := w.ws.Forward(w.params, bootObs, len(boot))
@@ -433,10 +485,11 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 				w.trajs[i].closeSegment(bv[k])
 			}
 		}
-		if anyEnded {
-			if err := w.resetMasked(ctx, ended); err != nil {
+		if anyReseed {
+			if err := w.resetMasked(ctx, w.reseed); err != nil {
 				return nil, fmt.Errorf("reset: %w", err)
 			}
+			clear(w.reseed)
 		}
 	}
 	// Close the open pieces: bootstrap with V of the next observation.

@@ -30,7 +30,7 @@ func newBlackjack(kw envs.Kwargs) (envs.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := k.finish(nil); err != nil {
+	if err := k.finish([]string{modeRGB}); err != nil {
 		return nil, err
 	}
 	return &Blackjack{
@@ -40,6 +40,7 @@ func newBlackjack(kw envs.Kwargs) (envs.Env, error) {
 				discreteSpace(32), discreteSpace(11), discreteSpace(2),
 			}},
 			ActionSpace: discreteSpace(2),
+			RenderModes: []string{modeRGB},
 			Plugin:      PluginName,
 		},
 		natural: natural,
@@ -160,10 +161,17 @@ func (e *Blackjack) Step(action []float64, obs []float64) (float64, bool, envs.I
 	return reward, terminated, nil, nil
 }
 
-// Render always fails: Gymnasium's Blackjack renders only with pygame, so
-// goray offers no text mode for it.
+// Render draws the table as a 600×500 RGB frame ("rgb_array", see
+// renderRGB). Gymnasium's Blackjack has no text mode, and goray offers
+// none either. Before the first Reset it fails with envs.ErrResetNeeded.
 func (e *Blackjack) Render(mode string) (envs.Render, error) {
-	return envs.Render{}, unsupportedRender(e.spec.ID, mode)
+	if mode != modeRGB {
+		return envs.Render{}, unsupportedRender(e.spec.ID, mode)
+	}
+	if !e.hasState {
+		return envs.Render{}, renderBeforeReset(e.spec.ID)
+	}
+	return e.renderRGB(), nil
 }
 
 // Close implements envs.Env.

@@ -34,7 +34,7 @@ func newCliffWalking(id string, defaultSlippery bool) envs.Factory {
 		if err != nil {
 			return nil, err
 		}
-		if err := k.finish([]string{modeANSI}); err != nil {
+		if err := k.finish([]string{modeANSI, modeRGB}); err != nil {
 			return nil, err
 		}
 		e := &CliffWalking{toyText: toyText{lastAction: -1}}
@@ -68,7 +68,7 @@ func newCliffWalking(id string, defaultSlippery bool) envs.Factory {
 			ID:               id,
 			ObservationSpace: discreteSpace(cwRows * cwCols),
 			ActionSpace:      discreteSpace(4),
-			RenderModes:      []string{modeANSI},
+			RenderModes:      []string{modeANSI, modeRGB},
 			Plugin:           PluginName,
 		}
 		return e, nil
@@ -99,10 +99,18 @@ func (e *CliffWalking) Step(action []float64, obs []float64) (float64, bool, env
 	return t.reward, t.done, stepInfo(&e.info, &t), nil
 }
 
-// Render returns Gymnasium's ANSI grid: x agent, T goal, C cliff, o other.
+// Render returns Gymnasium's ANSI grid ("ansi": x agent, T goal, C cliff,
+// o other) or a 720×240 RGB frame ("rgb_array", see renderRGB). Before the
+// first Reset it fails with envs.ErrResetNeeded.
 func (e *CliffWalking) Render(mode string) (envs.Render, error) {
-	if mode != modeANSI {
+	if mode != modeANSI && mode != modeRGB {
 		return envs.Render{}, unsupportedRender(e.spec.ID, mode)
+	}
+	if !e.hasState {
+		return envs.Render{}, renderBeforeReset(e.spec.ID)
+	}
+	if mode == modeRGB {
+		return e.renderRGB(), nil
 	}
 	var b strings.Builder
 	for s := range cwRows * cwCols {

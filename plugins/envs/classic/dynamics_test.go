@@ -142,8 +142,8 @@ func TestFrozenLakeRender(t *testing.T) {
 	if r, _ = e.Render("ansi"); r.Text != want0 {
 		t.Errorf("render after reset %q, want %q", r.Text, want0)
 	}
-	if _, err := e.Render("rgb_array"); err == nil {
-		t.Error("rgb_array accepted")
+	if _, err := e.Render("human"); err == nil {
+		t.Error("human accepted")
 	}
 }
 

@@ -159,7 +159,7 @@ func newFrozenLake(id string, defaultMap string, maxSteps int, thr float64) envs
 				schedule[i] = f
 			}
 		}
-		if err := k.finish([]string{modeANSI}); err != nil {
+		if err := k.finish([]string{modeANSI, modeRGB}); err != nil {
 			return nil, err
 		}
 		return buildFrozenLake(id, desc, slippery, success, schedule, maxSteps, thr)
@@ -355,7 +355,7 @@ func buildFrozenLake(id string, rows []string, slippery bool, success float64, s
 		ActionSpace:      discreteSpace(4),
 		MaxEpisodeSteps:  maxSteps,
 		RewardThreshold:  threshold(thr),
-		RenderModes:      []string{modeANSI},
+		RenderModes:      []string{modeANSI, modeRGB},
 		Plugin:           PluginName,
 	}
 	return e, nil
@@ -386,11 +386,19 @@ func (e *FrozenLake) Step(action []float64, obs []float64) (float64, bool, envs.
 	return t.reward, t.done, stepInfo(&e.info, &t), nil
 }
 
-// Render returns Gymnasium's ANSI text: the last action in parentheses
-// (or an empty line), then the map with the agent's tile highlighted red.
+// Render returns Gymnasium's ANSI text ("ansi": the last action in
+// parentheses, or an empty line, then the map with the agent's tile
+// highlighted red) or an RGB frame of Gymnasium's size ("rgb_array", see
+// renderRGB). Before the first Reset it fails with envs.ErrResetNeeded.
 func (e *FrozenLake) Render(mode string) (envs.Render, error) {
-	if mode != modeANSI {
+	if mode != modeANSI && mode != modeRGB {
 		return envs.Render{}, unsupportedRender(e.spec.ID, mode)
+	}
+	if !e.hasState {
+		return envs.Render{}, renderBeforeReset(e.spec.ID)
+	}
+	if mode == modeRGB {
+		return e.renderRGB()
 	}
 	var b strings.Builder
 	if e.lastAction >= 0 {

@@ -54,6 +54,10 @@ type Taxi struct {
 	mask       []int64
 	// maskAny is mask boxed once; steps rewrite the slice in place.
 	maskAny any
+	// orientation is the last movement action since reset (0 south, 1
+	// north, 2 east, 3 west; 0 after reset), which way the rgb_array taxi
+	// faces, as Gymnasium's taxi_orientation.
+	orientation int
 }
 
 func taxiCanEast(row, col int) bool { return taxiMap[1+row][2*col+2] == ':' }
@@ -83,7 +87,7 @@ func newTaxi(kw envs.Kwargs) (envs.Env, error) {
 			return nil, k.errorf(name, "%v is not in [0, 1]", v)
 		}
 	}
-	if err := k.finish([]string{modeANSI}); err != nil {
+	if err := k.finish([]string{modeANSI, modeRGB}); err != nil {
 		return nil, err
 	}
 	e := &Taxi{toyText: toyText{lastAction: -1}, fickle: fickle, fickleProb: fickleProb, mask: make([]int64, 6)}
@@ -119,7 +123,7 @@ func newTaxi(kw envs.Kwargs) (envs.Env, error) {
 		ActionSpace:      discreteSpace(6),
 		MaxEpisodeSteps:  200,
 		RewardThreshold:  threshold(8),
-		RenderModes:      []string{modeANSI},
+		RenderModes:      []string{modeANSI, modeRGB},
 		Plugin:           PluginName,
 	}
 	return e, nil
@@ -240,6 +244,7 @@ func (e *Taxi) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, e
 		return nil, err
 	}
 	e.fickleStep = e.fickle && e.rng.Random() < e.fickleProb
+	e.orientation = 0
 	return envs.Info{"prob": 1.0, "action_mask": e.actionMask(e.s, make([]int64, 6))}, nil
 }
 
@@ -252,6 +257,9 @@ func (e *Taxi) Step(action []float64, obs []float64) (float64, bool, envs.Info, 
 	}
 	t := e.p[e.s][a].sample(e.rng)
 	e.lastAction = a
+	if a < 4 {
+		e.orientation = a
+	}
 	next := t.next
 	if e.fickle && e.fickleStep {
 		sr, sc, sp, sd := taxiDecode(e.s)
@@ -277,12 +285,20 @@ func (e *Taxi) Step(action []float64, obs []float64) (float64, bool, envs.Info, 
 	return t.reward, t.done, info, nil
 }
 
-// Render returns Gymnasium's ANSI map: the taxi highlighted yellow (green
-// with an underscore when carrying the passenger), the passenger's
-// landmark blue and bold, the destination magenta, then the last action.
+// Render returns Gymnasium's ANSI map ("ansi": the taxi highlighted
+// yellow, or green with an underscore when carrying the passenger, the
+// passenger's landmark blue and bold, the destination magenta, then the
+// last action) or a 550×350 RGB frame ("rgb_array", see renderRGB).
+// Before the first Reset it fails with envs.ErrResetNeeded.
 func (e *Taxi) Render(mode string) (envs.Render, error) {
-	if mode != modeANSI {
+	if mode != modeANSI && mode != modeRGB {
 		return envs.Render{}, unsupportedRender(e.spec.ID, mode)
+	}
+	if !e.hasState {
+		return envs.Render{}, renderBeforeReset(e.spec.ID)
+	}
+	if mode == modeRGB {
+		return e.renderRGB(), nil
 	}
 	out := make([][]string, len(taxiMap))
 	for i, line := range taxiMap {

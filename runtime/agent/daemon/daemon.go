@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,6 +163,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.mu.Lock()
 	d.node = node
 	d.mu.Unlock()
+	if dir := node.StoreDir(); dir != "" {
+		if err := os.WriteFile(filepath.Join(d.cfg.DataDir, storeRecord), []byte(dir+"\n"), 0o644); err != nil {
+			d.log.Warn("cannot record the object store directory", "err", err)
+		}
+	}
 	d.agent.SetEngine(&engine{d: d, node: node, total: d.cfg.TotalResources()})
 	d.ready.Store(true)
 	if err := d.agent.Start(ctx); err != nil {
@@ -174,7 +180,6 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.mu.Lock()
 	d.remote = re
 	d.mu.Unlock()
-	d.attachCluster(node) // cluster.go: needs the agent's transport and membership
 	d.log.Info("node ready", "driver_address", d.DriverAddress(), "workers", workerDesc(ncfg.WorkerCommand))
 	return nil
 }
@@ -214,7 +219,37 @@ func (d *Daemon) prepareSocket() error {
 		}
 	}
 	d.sockPath = path
+	if d.sockDir == "" {
+		// Only a socket in the data directory proves that no other daemon
+		// uses it; a temp socket is new on every start.
+		d.removeStaleStore()
+	}
 	return nil
+}
+
+// storeRecord names the file in the data directory that records the node's
+// shared-memory store directory. A daemon killed with SIGKILL cannot remove
+// its store (tmpfs memory that nothing else frees), so the next daemon on
+// the same data directory does, once the socket check has shown that no
+// daemon runs there.
+const storeRecord = "store_dir"
+
+func (d *Daemon) removeStaleStore() {
+	rec := filepath.Join(d.cfg.DataDir, storeRecord)
+	data, err := os.ReadFile(rec)
+	if err != nil {
+		return
+	}
+	dir := strings.TrimSpace(string(data))
+	// Only ever a store directory: an absolute path named goray-*.
+	if filepath.IsAbs(dir) && strings.HasPrefix(filepath.Base(dir), "goray-") {
+		if err := os.RemoveAll(dir); err != nil {
+			d.log.Warn("cannot remove a stale object store", "dir", dir, "err", err)
+		} else {
+			d.log.Info("removed the object store of a daemon that did not stop cleanly", "dir", dir)
+		}
+	}
+	_ = os.Remove(rec)
 }
 
 // gate answers 503 while the node is not running, so no job starts a
@@ -278,6 +313,9 @@ func (d *Daemon) stop(ctx context.Context, leave bool) error {
 	}
 	if d.sockDir != "" {
 		_ = os.RemoveAll(d.sockDir)
+	}
+	if node != nil {
+		_ = os.Remove(filepath.Join(d.cfg.DataDir, storeRecord))
 	}
 	return errors.Join(errs...)
 }

@@ -165,9 +165,24 @@ func TestStaleSocketReplacedLiveOneRefused(t *testing.T) {
 	}
 	ln.SetUnlinkOnClose(false)
 	_ = ln.Close()
+	// And the record of its shared-memory store, which it could not remove.
+	stale := filepath.Join(t.TempDir(), "goray-stale")
+	if err := os.MkdirAll(filepath.Join(stale, "obj"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "store_dir"), []byte(stale+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	d := start(t, config(t, dir))
 	if d.Node() == nil {
 		t.Fatal("no node after Start")
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale store %s not removed: %v", stale, err)
+	}
+	rec, err := os.ReadFile(filepath.Join(dir, "store_dir"))
+	if err != nil || strings.TrimSpace(string(rec)) != d.Node().StoreDir() {
+		t.Errorf("store record %q (%v), want %q", rec, err, d.Node().StoreDir())
 	}
 	// A second daemon on the same data directory must not steal the socket.
 	d2, err := daemon.New(config(t, dir), nil)

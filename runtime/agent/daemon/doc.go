@@ -28,6 +28,11 @@
 // the agent's HTTP port behind the cluster token and answers 503 while the
 // node is not running (once shutdown has begun).
 //
+// A daemon killed with SIGKILL leaves its socket and its shared-memory
+// object store behind. The next daemon on the same data directory finds the
+// socket dead, removes it, and removes the store named in
+// <data_dir>/store_dir (the record of the previous node's store).
+//
 // # Shutdown
 //
 // Shutdown stops every running job first (SIGTERM, then SIGKILL to the

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestJobAPIAnswers503UntilNodeIsUp(t *testing.T) {
+func TestJobAPIAnswers503WhileNodeIsDown(t *testing.T) {
 	d := &Daemon{}
 	h := d.gate(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
 	rec := httptest.NewRecorder()

@@ -30,6 +30,22 @@ var echoSum = goray.Register[string]("fanout.echoSum", func(ctx context.Context,
 	return goray.NodeID(ctx) + ":" + hex.EncodeToString(s[:])
 })
 
+// counter is an actor; Add reports the count and the node it lives on.
+type counter struct{ n int }
+
+func (c *counter) Add(ctx context.Context, d int) string {
+	c.n += d
+	return fmt.Sprintf("%d@%s", c.n, goray.NodeID(ctx))
+}
+
+var counterClass = goray.RegisterActor[counter]("fanout.counter", func() *counter { return &counter{} })
+
+// callFrom calls the actor whose handle it got, from wherever it runs.
+var callFrom = goray.Register[string]("fanout.callFrom", func(ctx context.Context, h *goray.ActorHandle[counter]) (string, error) {
+	r, err := goray.Call[string](ctx, h, "Add", 100).Get(ctx)
+	return goray.NodeID(ctx) + ">" + r, err
+})
+
 func main() {
 	goray.MaybeRunWorker()
 	if err := run(); err != nil {
@@ -87,6 +103,28 @@ func run() error {
 		fmt.Println("big_result", res)
 		fmt.Println("big_want", hex.EncodeToString(want[:]))
 		fmt.Println("big_seconds", time.Since(t0).Seconds())
+	}
+	if len(os.Args) > 2 {
+		// The actor lives on node os.Args[2]; a task on node os.Args[1]
+		// calls it through the handle it was passed.
+		h, err := counterClass.Options(goray.Strategy(goray.NodeAffinity(os.Args[2], false))).Remote(ctx)
+		if err != nil {
+			return fmt.Errorf("actor: %w", err)
+		}
+		var last goray.ObjectRef[string]
+		for i := 1; i <= 4; i++ {
+			last = goray.Call[string](ctx, h, "Add", i)
+		}
+		r, err := last.Get(ctx)
+		if err != nil {
+			return fmt.Errorf("actor calls: %w", err)
+		}
+		fmt.Println("actor_local_calls", r)
+		r, err = callFrom.Options(goray.Strategy(goray.NodeAffinity(os.Args[1], false))).Remote(ctx, h).Get(ctx)
+		if err != nil {
+			return fmt.Errorf("actor call from a task: %w", err)
+		}
+		fmt.Println("actor_task_call", r)
 	}
 	return nil
 }
