@@ -31,6 +31,12 @@ type ClusterHooks interface {
 	// KillActor asks node to kill actor id (Kill, or its owner exited).
 	// It must not block.
 	KillActor(ctx context.Context, node string, id ActorID, noRestart bool)
+	// ReservePG asks node to reserve bundles for placement group id (see
+	// Node.ReservePG) and calls done once, from another goroutine.
+	ReservePG(ctx context.Context, node, id string, bundles []map[string]float64, done func(error))
+	// ReleasePG asks node to give back its bundles of group id. It must
+	// not block.
+	ReleasePG(ctx context.Context, node, id string)
 }
 
 // SetClusterHooks installs h (before Start). Tasks with the DEFAULT, SPREAD
@@ -48,8 +54,11 @@ func (n *Node) SetClusterHooks(h ClusterHooks) {
 // placeRemoteLocked asks the policy where t should run. It reports true if
 // t was forwarded to a peer (or failed), false to run it here.
 func (n *Node) placeRemoteLocked(t *taskEntry) bool {
-	if n.hooks == nil || t.spec.Kind != KindNormal || t.spec.Strategy.Kind == StrategyPlacementGroup {
+	if n.hooks == nil || t.spec.Kind != KindNormal {
 		return false
+	}
+	if t.spec.Strategy.Kind == StrategyPlacementGroup {
+		return n.routePGTaskLocked(t)
 	}
 	peers := n.hooks.Peers()
 	if len(peers) == 0 {
@@ -171,9 +180,20 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 			n.enqueueLocked(t)
 		case nodeDied && t.actor != nil:
 			n.discardStoredLocked(m, stored)
+			a := t.actor
 			cause := &ErrorInfo{Kind: ErrKindActorDied, Task: t.spec.Func, Message: "the actor's node died", Cause: e}
-			n.failTaskLocked(t, cause)
-			n.actorDiedLocked(t.actor, cause)
+			n.actorNodeDiedLocked(a, node, cause)
+			if t.retries != 0 && a.state != aDead {
+				// MaxTaskRetries: the call runs again on the restarted actor.
+				if t.retries > 0 {
+					t.retries--
+				}
+				t.state = tWaiting
+				a.queue = append([]*taskEntry{t}, a.queue...)
+				n.pumpActorLocked(a)
+			} else {
+				n.failTaskLocked(t, cause)
+			}
 		case e != nil:
 			n.discardStoredLocked(m, stored)
 			n.failTaskLocked(t, e)
@@ -239,6 +259,53 @@ func (n *Node) actorProxyLocked(id ActorID, fn string) *actorEntry {
 	a := &actorEntry{id: id, spec: spec, state: aPending, placed: true, proxy: true}
 	a.create = &taskEntry{spec: spec, actor: a, state: tDone}
 	n.actors[id] = a
+	n.locateActorLocked(a)
+	return a
+}
+
+// actorNodeDiedLocked handles the death of the node actor a lived on
+// (reported once per call in flight there; the first report acts). The
+// actor's owner restarts it on another node while MaxRestarts allows; a
+// node that only held a handle looks for it again.
+func (n *Node) actorNodeDiedLocked(a *actorEntry, node string, cause *ErrorInfo) {
+	if a.state == aDead || !a.proxy || a.remote != node {
+		return
+	}
+	if a.owner == nil {
+		a.remote, a.state = "", aPending
+		n.locateActorLocked(a)
+		return
+	}
+	if a.noRestart || a.restarts == 0 {
+		n.actorDiedLocked(a, cause)
+		return
+	}
+	if a.restarts > 0 {
+		a.restarts--
+	}
+	n.log.Info("restarting an actor whose node died", "actor", a.id, "node", node, "restarts_left", a.restarts)
+	a.remote, a.proxy, a.placed, a.state = "", false, false, aPending
+	a.create.state = tWaiting
+	n.placeActorLocked(a)
+}
+
+// PeerGone tells the node that a peer died or left: the actors that lived
+// there restart elsewhere (their owner's MaxRestarts allowing) or are
+// looked for again, before any call has to fail to notice. Tasks
+// forwarded there are failed by the cluster hooks.
+func (n *Node) PeerGone(node string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, a := range n.actors {
+		if a.proxy && a.remote == node {
+			n.actorNodeDiedLocked(a, node, &ErrorInfo{Kind: ErrKindActorDied, Task: a.spec.Func, Message: "the actor's node " + node + " died"})
+		}
+	}
+}
+
+// locateActorLocked asks the peers where proxy a's actor lives.
+func (n *Node) locateActorLocked(a *actorEntry) {
+	id := a.id
 	n.hooks.LocateActor(context.Background(), id, func(node string, err error) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
@@ -253,7 +320,6 @@ func (n *Node) actorProxyLocked(id ActorID, fn string) *actorEntry {
 		a.remote, a.state = node, aAlive
 		n.pumpActorLocked(a)
 	})
-	return a
 }
 
 // HasActor reports whether actor id lives on this node (not a proxy of

@@ -66,6 +66,12 @@ func (h *peerHooks) KillActor(_ context.Context, node string, id ActorID, noRest
 	go func() { _ = h.peer.KillActor(id, noRestart, "killed by its owner") }()
 }
 
+func (h *peerHooks) ReservePG(_ context.Context, _, id string, bundles []map[string]float64, done func(error)) {
+	go done(h.peer.ReservePG("owner", id, bundles))
+}
+
+func (h *peerHooks) ReleasePG(_ context.Context, _, id string) { go h.peer.ReleasePG(id) }
+
 // startHooked starts a node whose only peer is peer.
 func startHooked(t *testing.T, peer *Node) (*Node, *peerHooks) {
 	t.Helper()

@@ -163,6 +163,12 @@ type Node struct {
 	defHash     string
 	startingBin map[string]int // per binary: worker processes started but not yet connected
 
+	// Placement groups across nodes (pg_cluster.go).
+	pgLocal     map[string][]int  // per group: each bundle's index in its node's table
+	pgReserving map[string]bool   // groups waiting for their peers' reservations
+	pgRetry     map[string]bool   // groups with a placement retry scheduled
+	pgHosted    map[string]string // bundles this node holds for a peer's group: id → owner node
+
 	local  *Client
 	wg     sync.WaitGroup // accept loop, process waiters
 	hooks  ClusterHooks   // nil: single node
@@ -218,6 +224,10 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 		binDir:   cfg.BinaryCacheDir,
 
 		startingBin: map[string]int{},
+		pgLocal:     map[string][]int{},
+		pgReserving: map[string]bool{},
+		pgRetry:     map[string]bool{},
+		pgHosted:    map[string]string{},
 	}
 	if n.binDir == "" {
 		n.binDir = filepath.Join(os.TempDir(), fmt.Sprintf("goray-bin-%d", os.Getuid()))

@@ -212,6 +212,9 @@ func (n *Node) tryPlacePGLocked(id string) *ErrorInfo {
 	if st, ok := n.pgs.State(id); !ok || st != task.PGPending {
 		return nil
 	}
+	if n.hooks != nil && n.tryPlacePGClusterLocked(id) {
+		return nil
+	}
 	assign, outcome, reason := n.pgs.Place(id, n.nodeViewLocked())
 	switch outcome {
 	case task.Infeasible:
@@ -254,6 +257,7 @@ func (n *Node) removePGLocked(id string) *ErrorInfo {
 	if st, ok := n.pgs.State(id); ok && st == task.PGPending {
 		n.waitingPGs--
 	}
+	n.releaseRemoteBundlesLocked(id)
 	release, err := n.pgs.Remove(id)
 	if err != nil {
 		return &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()}

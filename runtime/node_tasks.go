@@ -294,7 +294,10 @@ func (n *Node) acquireLocked(sq *shapeQueue, w *workerProc) bool {
 		if sq.bundle < 0 {
 			bundles = bundles[:0]
 			for i := 0; i < n.pgs.NumBundles(sq.pg); i++ {
-				bundles = append(bundles, i)
+				// Only bundles on this node: a group may span nodes.
+				if b, err := n.pgs.Bundle(sq.pg, i); err == nil && (b.Node == n.id || b.Node == "") {
+					bundles = append(bundles, i)
+				}
 			}
 		}
 		for _, b := range bundles {

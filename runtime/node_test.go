@@ -148,6 +148,12 @@ func (f *fakeCluster) LocateActor(_ context.Context, id ActorID, done func(strin
 
 func (f *fakeCluster) KillActor(context.Context, string, ActorID, bool) {}
 
+func (f *fakeCluster) ReservePG(_ context.Context, _, _ string, _ []map[string]float64, done func(error)) {
+	go done(errors.New("fake cluster reserves nothing"))
+}
+
+func (f *fakeCluster) ReleasePG(context.Context, string, string) {}
+
 func TestClusterHooksForwardTasks(t *testing.T) {
 	n, err := NewNode(NodeConfig{NumCPUs: 1, PrestartWorkers: -1}, nil)
 	if err != nil {

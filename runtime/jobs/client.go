@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -106,11 +108,68 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader) 
 	return resp, nil
 }
 
-// Submit submits a job file's text.
+// Submit uploads the job's working dir (content-addressed: an unchanged
+// tree is not sent again) and submits the job file. A Go-package
+// entrypoint is built here first, as `goray submit` promises, and its
+// binary travels inside the package, so the cluster needs no Go toolchain.
 func (c *Client) Submit(ctx context.Context, spec *Spec) (Info, error) {
+	if spec.WorkingDir == "" { // a spec that never went through Parse
+		var info Info
+		err := c.do(ctx, http.MethodPost, "/api/jobs/", SubmitRequest{JobFile: string(spec.Source), JobFilePath: spec.Path}, &info)
+		return info, err
+	}
+	extra := map[string]string{}
+	tmp, err := os.MkdirTemp("", "goray-submit-")
+	if err != nil {
+		return Info{}, err
+	}
+	defer os.RemoveAll(tmp)
+	jobFile := filepath.Join(tmp, "job.toml")
+	if err := os.WriteFile(jobFile, spec.Source, 0o644); err != nil {
+		return Info{}, err
+	}
+	extra[".goray/job.toml"] = jobFile
+	req := SubmitRequest{JobFile: string(spec.Source), JobFilePath: spec.Path}
+	if spec.Entrypoint != nil && spec.Entrypoint.Package != "" {
+		bin := filepath.Join(tmp, "driver")
+		build := spec.BuildCommand(ctx, bin)
+		var out bytes.Buffer
+		build.Stdout, build.Stderr = &out, &out
+		if err := build.Run(); err != nil {
+			return Info{}, fmt.Errorf("%s: entrypoint.package: go build %s: %w\n%s", spec.Path, spec.Entrypoint.Package, err, out.String())
+		}
+		extra[DriverPath] = bin
+		req.DriverBinary = DriverPath
+	}
+	data, sum, err := PackDir(spec.WorkingDir, extra)
+	if err != nil {
+		return Info{}, err
+	}
+	if err := c.upload(ctx, sum, data); err != nil {
+		return Info{}, err
+	}
+	req.WorkingDirPackage = sum
 	var info Info
-	err := c.do(ctx, http.MethodPost, "/api/jobs/", SubmitRequest{JobFile: string(spec.Source), JobFilePath: spec.Path}, &info)
+	err = c.do(ctx, http.MethodPost, "/api/jobs/", req, &info)
 	return info, err
+}
+
+// upload sends a working-dir package unless the cluster has it already.
+func (c *Client) upload(ctx context.Context, sum string, data []byte) error {
+	resp, err := c.send(ctx, http.MethodHead, "/api/packages/"+sum, nil)
+	if err == nil {
+		resp.Body.Close()
+		return nil
+	}
+	if !errors.Is(err, ErrJobNotFound) {
+		return err
+	}
+	resp, err = c.send(ctx, http.MethodPut, "/api/packages/"+sum, bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("upload working_dir: %w", err)
+	}
+	resp.Body.Close()
+	return nil
 }
 
 // Get returns a job's record; with wait it long-polls for the next change.

@@ -18,6 +18,14 @@ type SubmitRequest struct {
 	// from (it anchors working_dir and names the file in errors).
 	JobFile     string `json:"job_file"`
 	JobFilePath string `json:"job_file_path"`
+	// WorkingDirPackage is the sha256 of the working dir's archive,
+	// uploaded first with PUT /api/packages/{sha256}. When set, the job
+	// runs in the unpacked copy and its outputs go to the job's directory
+	// on the daemon.
+	WorkingDirPackage string `json:"working_dir_package,omitempty"`
+	// DriverBinary is the path, inside the package, of the driver built on
+	// submit for a Go-package entrypoint.
+	DriverBinary string `json:"driver_binary,omitempty"`
 }
 
 // APIError is the body of every error response.
@@ -43,10 +51,30 @@ func Handler(m *Manager, token string) http.Handler {
 			path = "job.toml"
 		}
 		abs, _ := filepath.Abs(path)
-		spec, err := Parse(path, abs, []byte(req.JobFile))
+		var opt ParseOptions
+		if req.WorkingDirPackage != "" {
+			if !m.HasPackage(req.WorkingDirPackage) {
+				writeErr(w, http.StatusBadRequest, "working_dir package "+req.WorkingDirPackage+" is not uploaded: PUT it to /api/packages/ first")
+				return
+			}
+			opt.WorkingDir = m.packageDir(req.WorkingDirPackage)
+			abs = filepath.Join(opt.WorkingDir, ".goray", "job.toml")
+		}
+		spec, err := ParseWith(path, abs, []byte(req.JobFile), opt)
 		if err != nil {
 			writeErr(w, http.StatusBadRequest, err.Error())
 			return
+		}
+		if req.WorkingDirPackage != "" {
+			spec.OutputsInJobDir = true
+			if req.DriverBinary != "" && spec.Entrypoint != nil {
+				bin := filepath.Join(opt.WorkingDir, filepath.FromSlash(req.DriverBinary))
+				if rel, err := filepath.Rel(opt.WorkingDir, bin); err != nil || strings.HasPrefix(rel, "..") {
+					writeErr(w, http.StatusBadRequest, "driver_binary must be inside the package")
+					return
+				}
+				spec.Entrypoint = &Entrypoint{Binary: bin, Args: spec.Entrypoint.Args}
+			}
 		}
 		info, err := m.Submit(r.Context(), spec)
 		if err != nil {
@@ -54,6 +82,20 @@ func Handler(m *Manager, token string) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, info)
+	})
+	mux.HandleFunc("HEAD /api/packages/{sum}", func(w http.ResponseWriter, r *http.Request) {
+		if !m.HasPackage(r.PathValue("sum")) {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.HandleFunc("PUT /api/packages/{sum}", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.StorePackage(r.PathValue("sum"), http.MaxBytesReader(w, r.Body, MaxPackageBytes+1)); err != nil {
+			writeErr(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"package": r.PathValue("sum")})
 	})
 	mux.HandleFunc("GET /api/jobs/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, m.List())

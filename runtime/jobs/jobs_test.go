@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -402,4 +404,68 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 func fmtSscan(s string, v *int) (int, error) {
 	line, _, _ := strings.Cut(s, "\n")
 	return fmt.Sscan(line, v)
+}
+
+// TestWorkingDirUpload submits over HTTP: the working dir travels as a
+// content-addressed package, the driver runs in the unpacked copy, its
+// outputs land in the job's directory, and an unchanged tree is not sent
+// twice.
+func TestWorkingDirUpload(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m := newManager(t, filepath.Join(dir, "data"))
+	var puts atomic.Int32
+	h := Handler(m, "")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			puts.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+
+	wd := filepath.Join(dir, "wd")
+	os.MkdirAll(filepath.Join(wd, "sub"), 0o755)
+	os.WriteFile(filepath.Join(wd, "sub", "data.txt"), []byte("payload-42"), 0o644)
+	os.MkdirAll(filepath.Join(wd, "goray-results"), 0o755)
+	os.WriteFile(filepath.Join(wd, "goray-results", "old.txt"), []byte("never uploaded"), 0o644)
+	spec, err := LoadFile(writeJob(t, wd, "name = \"wd\"\n[entrypoint]\ncommand = 'echo \"$(cat sub/data.txt)\"; pwd; ls goray-results 2>/dev/null | wc -l; mkdir -p \"$GORAY_JOB_OUTPUT_DIR\" && echo out > \"$GORAY_JOB_OUTPUT_DIR/o.txt\"'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := NewClient(srv.URL, "")
+	for round := 0; round < 2; round++ {
+		info, err := c.Submit(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs bytes.Buffer
+		if _, err := c.Logs(ctx, info.ID, 0, true, &logs); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+		if len(lines) != 3 || lines[0] != "payload-42" || !strings.HasPrefix(lines[1], filepath.Join(dir, "data", "packages")) || strings.TrimSpace(lines[2]) != "0" {
+			t.Fatalf("driver output %q: want the file, a cwd in the package store and no goray-results", lines)
+		}
+		final, _ := c.Get(ctx, info.ID, false)
+		if final.State != Succeeded || !strings.HasPrefix(final.OutputDir, filepath.Join(dir, "data", "jobs", info.ID)) {
+			t.Fatalf("job %+v", final)
+		}
+		if _, err := os.Stat(filepath.Join(final.OutputDir, "o.txt")); err != nil {
+			t.Fatalf("output not in the job dir: %v", err)
+		}
+	}
+	if n := puts.Load(); n != 1 {
+		t.Fatalf("package uploaded %d times, want once", n)
+	}
+	// A corrupt upload is refused.
+	resp, err := c.send(ctx, http.MethodPut, "/api/packages/"+strings.Repeat("ab", 32), strings.NewReader("not gzip"))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("corrupt package accepted")
+	}
+	if !strings.Contains(err.Error(), "hashes to") {
+		t.Fatalf("corrupt package error: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -206,6 +207,11 @@ func (m *Manager) Submit(ctx context.Context, spec *Spec) (Info, error) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "job.toml"), spec.Source, 0o644); err != nil {
 		return Info{}, fmt.Errorf("jobs: %w", err)
+	}
+	if spec.OutputsInJobDir {
+		if rel, err := filepath.Rel(spec.WorkingDir, spec.OutputDir); err == nil && !strings.HasPrefix(rel, "..") {
+			spec.OutputDir = filepath.Join(dir, "output", rel)
+		}
 	}
 	kind, ep := describe(spec)
 	// The job outlives the request that submitted it, so its context

@@ -79,6 +79,11 @@ type Spec struct {
 	Library       string `toml:"-" json:"library,omitempty"`
 	LibraryConfig any    `toml:"-" json:"-"`
 
+	// OutputsInJobDir moves a relative output_dir from the working dir to
+	// the job's own directory on the daemon: an uploaded working dir is
+	// shared by every job with the same content and must stay unchanged.
+	OutputsInJobDir bool `toml:"-" json:"-"`
+
 	// Path is the job file's absolute path; Source its text.
 	Path   string `toml:"-" json:"path,omitempty"`
 	Source []byte `toml:"-" json:"-"`
@@ -133,6 +138,19 @@ func LoadFile(path string) (*Spec, error) {
 // Parse decodes a job file's text. name is used in error messages and abs
 // anchors relative paths.
 func Parse(name, abs string, data []byte) (*Spec, error) {
+	return ParseWith(name, abs, data, ParseOptions{})
+}
+
+// ParseOptions adjust Parse for a job file that arrived with an uploaded
+// working dir.
+type ParseOptions struct {
+	// WorkingDir replaces the file's working_dir: the directory the
+	// working-dir package was unpacked to.
+	WorkingDir string
+}
+
+// ParseWith is Parse with options.
+func ParseWith(name, abs string, data []byte, opt ParseOptions) (*Spec, error) {
 	spec := &Spec{Path: abs, Source: data}
 	f, err := tomlutil.Decode(name, data, spec, "rllib", "tune")
 	if err != nil {
@@ -147,7 +165,9 @@ func Parse(name, abs string, data []byte) (*Spec, error) {
 	if strings.TrimSpace(spec.Name) == "" {
 		return nil, &tomlutil.FieldError{File: name, Key: "name", Err: ErrMissingName}
 	}
-	if spec.WorkingDir == "" {
+	if opt.WorkingDir != "" {
+		spec.WorkingDir = opt.WorkingDir
+	} else if spec.WorkingDir == "" {
 		spec.WorkingDir = filepath.Dir(abs)
 	} else if !filepath.IsAbs(spec.WorkingDir) {
 		spec.WorkingDir = filepath.Join(filepath.Dir(abs), spec.WorkingDir)

@@ -1,9 +1,12 @@
 package remote_test
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +20,8 @@ import (
 // a hard NodeAffinity task runs on the node it names, and a 16 MiB
 // argument reaches that node and comes back byte-identical (by sha256).
 // An actor placed on node 1 is called from the driver and from a task on
-// node 2 that was passed its handle.
+// node 2 that was passed its handle. A STRICT_SPREAD placement group of
+// three bundles puts one on each node, and one of four waits.
 func TestThreeNodeFanOutAndAffinity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three gorayd processes")
@@ -73,8 +77,78 @@ func TestThreeNodeFanOutAndAffinity(t *testing.T) {
 	if want := ids[2] + ">110@" + ids[1]; got["actor_task_call"] != want {
 		t.Errorf("actor call from a task on node 2: %q, want %q", got["actor_task_call"], want)
 	}
+	pgNodes := strings.Split(got["pg_nodes"], ",")
+	slices.Sort(pgNodes)
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if !slices.Equal(pgNodes, want) {
+		t.Errorf("STRICT_SPREAD bundles' tasks ran on %v, want one on each of %v", pgNodes, want)
+	}
+	if got["pg4_ready"] != "false" {
+		t.Errorf("4-bundle STRICT_SPREAD over 3 nodes: ready=%q, want it to wait", got["pg4_ready"])
+	}
 	node, sum, _ := strings.Cut(got["big_result"], ":")
 	if node != ids[2] || sum != got["big_want"] || sum == "" {
 		t.Errorf("16 MiB argument: ran on %q with sha256 %q; want %q and %q", node, sum, ids[2], got["big_want"])
+	}
+}
+
+// SIGKILL a node mid-job: the tasks it ran are retried (MaxRetries) and
+// complete elsewhere, and the actor that lived there restarts on another
+// node (MaxRestarts) with the driver's handle still valid.
+func TestNodeKilledMidJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three gorayd processes")
+	}
+	c := testutil.NewCluster(t, 3)
+	driver := testutil.BuildBinary(t, "github.com/goray/goray/runtime/remote/testdata/failover")
+	victim := c.NodeID(2)
+	testutil.WaitFor(t, 15*time.Second, func() bool { return c.CountState(0, "alive") == 3 }, "every node alive on node 0")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, driver, victim)
+	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(0))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		t.Log("driver: " + line)
+		if line == "ready" {
+			c.Kill(2)
+			_, _ = io.WriteString(stdin, "go\n")
+			continue
+		}
+		if k, v, ok := strings.Cut(line, " "); ok {
+			got[k] = v
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("driver: %v\n%s", err, stderr.String())
+	}
+	if got["actor_before"] != "1@"+victim {
+		t.Errorf("actor before the failure: %q, want it on the victim %s", got["actor_before"], victim)
+	}
+	for _, n := range strings.Split(got["tasks_after"], ",") {
+		if n == victim || n == "" {
+			t.Errorf("tasks finished on %q; none may finish on the killed node", got["tasks_after"])
+		}
+	}
+	after, node, _ := strings.Cut(got["actor_after"], "@")
+	if after != "1" || node == victim || node == "" {
+		t.Errorf("actor after the failure: %q, want a fresh instance (count 1) on a live node", got["actor_after"])
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,13 +20,21 @@ import (
 
 // Frame kinds of the engine protocol between daemons.
 const (
-	kindTask   = "rt.task/v1"   // chunked: ForwardMessage; ID = the sender's forward ID
-	kindResult = "rt.result/v1" // chunked: EncodeResults; ID = the forward ID
-	kindBinReq = "rt.binreq/v1" // sha256 (hex); ID = request ID
-	kindBin    = "rt.bin/v1"    // chunked: the program's bytes (empty: not found); ID = request ID
-	kindLocate = "rt.locate/v1" // Caller: actor ID (16 bytes) → 1 if it lives there, else 0
-	kindKill   = "rt.kill/v1"   // actor ID (16 bytes) + noRestart byte
+	kindTask   = "rt.task/v1"      // chunked: ForwardMessage; ID = the sender's forward ID
+	kindResult = "rt.result/v1"    // chunked: EncodeResults; ID = the forward ID
+	kindBinReq = "rt.binreq/v1"    // sha256 (hex); ID = request ID
+	kindBin    = "rt.bin/v1"       // chunked: the program's bytes (empty: not found); ID = request ID
+	kindLocate = "rt.locate/v1"    // Caller: actor ID (16 bytes) → 1 if it lives there, else 0
+	kindKill   = "rt.kill/v1"      // actor ID (16 bytes) + noRestart byte
+	kindPGRes  = "rt.pgreserve/v1" // Caller: JSON pgReserve → empty reply or error
+	kindPGRel  = "rt.pgrelease/v1" // the group's ID
 )
+
+// pgReserve asks a peer to hold bundles of a placement group.
+type pgReserve struct {
+	ID      string               `json:"id"`
+	Bundles []map[string]float64 `json:"bundles"`
+}
 
 // Members is the part of cluster.Membership the engine uses.
 type Members interface {
@@ -50,8 +59,9 @@ type Engine struct {
 	fetching map[string]chan struct{} // binaries being fetched, by sha256
 	binWait  map[uint64]chan []byte   // binary requests, by request ID
 
-	outbox map[string]*outbox // ordered sends per peer
-	locate *cluster.Caller
+	outbox  map[string]*outbox // ordered sends per peer
+	locate  *cluster.Caller
+	reserve *cluster.Caller
 
 	cancels []func()
 	stop    chan struct{}
@@ -90,8 +100,13 @@ func (e *Engine) Start() {
 		e.tr.Subscribe(kindKill, e.onKill),
 		cluster.Serve(e.tr, kindLocate, e.onLocate),
 	)
+	e.cancels = append(e.cancels,
+		cluster.Serve(e.tr, kindPGRes, e.onReservePG),
+		e.tr.Subscribe(kindPGRel, func(_ context.Context, f cluster.Frame) { e.node.ReleasePG(string(f.Payload)) }),
+	)
 	e.locate = cluster.NewCaller(e.tr, kindLocate)
-	e.cancels = append(e.cancels, e.locate.Close)
+	e.reserve = cluster.NewCaller(e.tr, kindPGRes)
+	e.cancels = append(e.cancels, e.locate.Close, e.reserve.Close)
 	events, cancel := e.mem.Subscribe()
 	e.cancels = append(e.cancels, cancel)
 	e.wg.Add(1)
@@ -145,6 +160,7 @@ func (e *Engine) nodeGone(id string) {
 		}
 	}
 	e.mu.Unlock()
+	e.node.PeerGone(id)
 	for _, f := range lost {
 		f.done(nil, &grt.ErrorInfo{Kind: grt.ErrKindWorkerCrashed, Message: "node " + id + " died while running the task"})
 	}
@@ -534,3 +550,39 @@ func (e *Engine) onBin(_ string, id uint64, payload []byte) {
 }
 
 var _ grt.ClusterHooks = (*Engine)(nil)
+
+// ReservePG implements grt.ClusterHooks.
+func (e *Engine) ReservePG(ctx context.Context, node, id string, bundles []map[string]float64, done func(error)) {
+	body, err := json.Marshal(pgReserve{ID: id, Bundles: bundles})
+	if err != nil {
+		go done(err)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
+		defer cancel()
+		_, err := e.reserve.Call(ctx, node, body)
+		done(err)
+	}()
+}
+
+// reserveTimeout bounds a peer's answer to a reservation; no answer counts
+// as a refusal (the owner retries later).
+const reserveTimeout = 5 * time.Second
+
+func (e *Engine) onReservePG(_ context.Context, from string, payload []byte) ([]byte, error) {
+	var r pgReserve
+	if err := json.Unmarshal(payload, &r); err != nil {
+		return nil, fmt.Errorf("reserve: %w", err)
+	}
+	return nil, e.node.ReservePG(from, r.ID, r.Bundles)
+}
+
+// ReleasePG implements grt.ClusterHooks.
+func (e *Engine) ReleasePG(ctx context.Context, node, id string) {
+	e.send(node, func() {
+		if err := e.tr.Send(context.WithoutCancel(ctx), node, cluster.Frame{Kind: kindPGRel, Last: true, Payload: []byte(id)}); err != nil {
+			e.log.Warn("cannot release placement group bundles", "node", node, "pg", id, "err", err)
+		}
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goray/goray"
+	"github.com/goray/goray/internal/testutil"
 	grt "github.com/goray/goray/runtime"
 	"github.com/goray/goray/runtime/cluster"
 	"github.com/goray/goray/runtime/remote"
@@ -299,4 +300,52 @@ func TestActorOnThePeer(t *testing.T) {
 			t.Fatalf("call %d returned %q, want %q (all: %v)", i, g, want, got)
 		}
 	}
+}
+
+// A STRICT_SPREAD group of two bundles takes one bundle on each node of
+// the pair; tasks in each bundle run where it lives; three bundles cannot
+// be spread over two nodes, so that group waits.
+func TestPlacementGroupAcrossNodes(t *testing.T) {
+	p := newPair(t)
+	ctx := p.ctx
+	pg, err := goray.CreatePlacementGroup(ctx, []map[string]float64{{"CPU": 1}, {"CPU": 1}}, goray.StrictSpread, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := pg.Ready(rctx); err != nil {
+		t.Fatalf("2-bundle STRICT_SPREAD group: %v", err)
+	}
+	seen := map[string]bool{}
+	for b := range 2 {
+		n, err := nodeOf.Options(goray.Strategy(goray.InPlacementGroup(pg, b))).Remote(ctx).Get(ctx)
+		if err != nil {
+			t.Fatalf("task in bundle %d: %v", b, err)
+		}
+		seen[n] = true
+	}
+	if !seen[p.idA] || !seen[p.idB] {
+		t.Fatalf("bundles' tasks ran on %v, want both nodes", seen)
+	}
+	wait, err := goray.CreatePlacementGroup(ctx, []map[string]float64{{"CPU": 0.5}, {"CPU": 0.5}, {"CPU": 0.5}}, goray.StrictSpread, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	defer wcancel()
+	if err := wait.Ready(wctx); err == nil {
+		t.Fatal("3-bundle STRICT_SPREAD group over 2 nodes became ready")
+	}
+	if err := goray.RemovePlacementGroup(ctx, wait); err != nil {
+		t.Fatal(err)
+	}
+	// Removing the group gives B its CPU back.
+	if err := goray.RemovePlacementGroup(ctx, pg); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() bool {
+		_, avail, err := p.b.LocalClient().ClusterResources(ctx)
+		return err == nil && avail["CPU"] == 2
+	}, "B's CPUs back after the group is removed")
 }

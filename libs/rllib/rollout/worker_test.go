@@ -255,3 +255,92 @@ func TestSampleBatchGobRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginAndInProcessSampleAlike: the env plugin subprocess (shm
+// steps, NEXT_STEP autoresets inside the plugin's vector) and the
+// in-process vector give the same batches, bit for bit.
+func TestPluginAndInProcessSampleAlike(t *testing.T) {
+	ctx := context.Background()
+	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 3, FragmentLength: 40, BatchMode: rllib.TruncateEpisodes,
+		Seed: 3, WorkerIndex: 2, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
+	a, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := NewRolloutWorker(ctx, cfg, InProcessEnvMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	episodes := 0
+	for i := 0; i < 3; i++ {
+		x, err := a.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := b.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(x, y) {
+			t.Fatalf("sample %d: the plugin's batch differs from the in-process one", i)
+		}
+		episodes += len(x.EpisodeRewards)
+	}
+	if episodes < 10 {
+		t.Fatalf("%d episodes in 360 FrozenLake steps: the autoreset path was hardly exercised", episodes)
+	}
+}
+
+// TestReplayLogStaysBounded: after many episodes the log holds at most
+// ReseedAfter calls plus the longest episode (FrozenLake's limit is 100
+// steps), some episodes began with a seeded reset, and a worker restored
+// from that log continues exactly.
+func TestReplayLogStaysBounded(t *testing.T) {
+	ctx := context.Background()
+	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 2, FragmentLength: 500, BatchMode: rllib.TruncateEpisodes,
+		Seed: 11, WorkerIndex: 1, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
+	a, err := NewRolloutWorker(ctx, cfg, InProcessEnvMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for i := 0; i < 6; i++ { // 3000 vector steps
+		if _, err := a.Sample(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(a.ops); n > ReseedAfter+100+1 {
+			t.Fatalf("after sample %d the replay log holds %d calls, want at most %d", i, n, ReseedAfter+101)
+		}
+	}
+	if a.episode[0] < 100 || a.episode[1] < 100 {
+		t.Fatalf("episodes %v: too few to exercise the reseeding", a.episode)
+	}
+	st, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Ops[0].Mask == nil {
+		t.Fatal("the replay log does not start with a seeded reset")
+	}
+	cfg.State = st
+	b, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := 0; i < 2; i++ {
+		x, err := a.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := b.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(x, y) {
+			t.Fatalf("sample %d after restore differs", i)
+		}
+	}
+}

@@ -14,8 +14,10 @@ type Blackjack struct {
 	player, dealer []int
 	hasState       bool
 	natural, sab   bool
-	// Cosmetic draws Gymnasium makes for rendering; kept for parity of the
-	// RNG stream and for tests.
+	// Cosmetic draws Gymnasium makes for rendering (the showing card's suit
+	// C, D, H, S and, for a 10, its face J, Q, K; -1 otherwise): they keep
+	// the RNG stream in step with Gymnasium's and the rgb_array frame draws
+	// them.
 	dealerSuit, dealerFace int
 }
 

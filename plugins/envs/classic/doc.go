@@ -76,16 +76,49 @@
 // NaN is an error) and rounded to float32 first, as an agent's np.float32
 // action would be.
 //
-// Rendering: "ansi" text for FrozenLake, CliffWalking and Taxi (Gymnasium's
-// exact strings, ANSI colours included) and a simple "rgb_array"
-// rasteriser for the classic-control envs (Gymnasium's geometry, not
-// pygame's pixels). Blackjack has no text mode in Gymnasium and none here.
-//
 // NewSampler samples spaces as Gymnasium's space.seed(seed) followed by
 // space.sample() does, with the space's own generator: Discrete, Box
 // (bounded, unbounded, half-bounded, integer dtypes), MultiDiscrete,
 // MultiBinary, Tuple and Dict (members seeded from the container's
 // generator, as Gymnasium does).
+//
+// # Rendering
+//
+// Render(mode) draws on request; nothing is drawn or allocated on the Step
+// path. "ansi" gives Gymnasium's exact text for FrozenLake, CliffWalking
+// and Taxi, ANSI colours included (Blackjack has no text mode in
+// Gymnasium and none here). "rgb_array" gives a Height×Width×3 byte frame
+// for every env:
+//
+//   - classic control: Gymnasium's geometry (sizes, scales, colours) drawn
+//     by a small polygon rasteriser (render.go);
+//   - toy text: Gymnasium's frame sizes and layouts, drawn by a tile
+//     rasteriser of goray's own (raster.go, render_toytext.go) instead of
+//     Gymnasium's pygame sprites. FrozenLake is min(64·ncol, 512) ×
+//     min(64·nrow, 512) px with window/n px cells (the remainder black, as
+//     pygame leaves it); CliffWalking 720×240 (60-px cells); Taxi 550×350
+//     (50-px cells over the 11×7 map characters); Blackjack 600×500.
+//
+// The toy-text frames show what Gymnasium's show, each kind of tile in
+// its own flat colour: ice, holes, the start stool, the goal and the
+// agent (an arrow for its last move) on the lake; grass, cliff, stool,
+// cookie and agent on the cliff; road, walls, the four landmark colours,
+// the waiting passenger, the destination hotel and the taxi (facing its
+// last move, green with the passenger aboard); and on the Blackjack table
+// the dealer's showing card (value, the J/Q/K and suit drawn at reset),
+// the hidden card, the player's sum in drawn digits and "USABLE ACE". They
+// are NOT pixel-identical to Gymnasium's pygame frames (no sprites, no
+// fonts, no anti-aliasing): use them to look at an episode or to feed a
+// pixel-based policy, never to compare pixels with Gymnasium. A frame is
+// a function of the env's state (with the last move, which sets the
+// agent's facing), so equal states give equal bytes. A FrozenLake map with
+// more than 512 rows or columns has no frame (cells under a pixel). Each
+// call allocates its own frame: about 0.2 ms for the 4x4 lake and 0.4–0.9
+// ms for the 512×512, 720×240, 550×350 and 600×500 frames on the loaded
+// 2-core build machine (BenchmarkRenderRGB).
+//
+// As with Gymnasium's OrderEnforcing wrapper, a toy-text env refuses to
+// render before its first Reset: the error wraps envs.ErrResetNeeded.
 //
 // # Performance
 //

@@ -51,9 +51,10 @@ var (
 // Taxi's landmark colours R, G, Y, B (Gymnasium's locs_colors).
 var taxiLocColors = [4]rgb{{255, 0, 0}, {0, 255, 0}, {255, 255, 0}, {0, 0, 255}}
 
-// errRenderTooLarge reports a map with more than 512 rows or columns:
-// Gymnasium's 512-px window would give it cells less than a pixel wide.
-var errRenderTooLarge = errors.New("map too large for rgb_array: cells would be under 1 px")
+// ErrFrameTooLarge is returned by an rgb_array Render of a FrozenLake map
+// with more than 512 rows or columns: Gymnasium's 512-px window would give
+// it cells less than a pixel wide.
+var ErrFrameTooLarge = errors.New("map too large for rgb_array: cells would be under 1 px")
 
 // renderBeforeReset is the error every toy-text Render returns before the
 // first Reset, as Gymnasium's OrderEnforcing wrapper refuses to render
@@ -71,14 +72,14 @@ func drawAgent(f *frame, x, y, cw, ch int, dir int) {
 	f.arrow(cx, cy, r, dir, colAgentMark)
 }
 
-// renderFrozenLake draws the lake in Gymnasium's window: min(64·ncol, 512)
+// renderRGB draws the lake in Gymnasium's window: min(64·ncol, 512)
 // × min(64·nrow, 512) pixels with cells of window/n pixels (any remainder
 // stays black, as in pygame's fresh surface).
 func (e *FrozenLake) renderRGB() (envs.Render, error) {
 	w, h := min(64*e.ncol, 512), min(64*e.nrow, 512)
 	cw, ch := w/e.ncol, h/e.nrow
 	if cw == 0 || ch == 0 {
-		return envs.Render{}, fmt.Errorf("%s: %dx%d %w", e.spec.ID, e.nrow, e.ncol, errRenderTooLarge)
+		return envs.Render{}, fmt.Errorf("%s: %dx%d %w", e.spec.ID, e.nrow, e.ncol, ErrFrameTooLarge)
 	}
 	f := newFrame(w, h, colBlack)
 	for r := range e.nrow {

@@ -96,6 +96,19 @@ func TestRenderRGBFrozenLakeRemainder(t *testing.T) {
 	}
 }
 
+// Past 512 columns Gymnasium's cells would be under a pixel: no frame,
+// a clear error, while the text mode still works.
+func TestRenderRGBFrozenLakeTooLarge(t *testing.T) {
+	e := mustMake(t, "FrozenLake-v1", envs.Kwargs{"desc": []any{"S" + strings.Repeat("F", 511) + "G"}})
+	reset(t, e, 0, make([]float64, 1))
+	if _, err := e.Render(modeRGB); !errors.Is(err, ErrFrameTooLarge) || !strings.Contains(err.Error(), "FrozenLake-v1") {
+		t.Errorf("513-column render = %v, want ErrFrameTooLarge naming the env", err)
+	}
+	if r, err := e.Render(modeANSI); err != nil || len(r.Text) < 513 {
+		t.Errorf("ansi render %d bytes, %v", len(r.Text), err)
+	}
+}
+
 func TestRenderToyTextBeforeReset(t *testing.T) {
 	for _, id := range []string{"FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "CliffWalkingSlippery-v1", "Taxi-v4", "Blackjack-v1"} {
 		e := mustMake(t, id, nil)

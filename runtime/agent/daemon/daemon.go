@@ -48,6 +48,7 @@ type Daemon struct {
 	mu      sync.Mutex
 	node    *grt.Node
 	remote  *remote.Engine
+	obs     *observer
 	started bool
 	stopped bool
 	ready   atomic.Bool
@@ -124,6 +125,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	jh := d.gate(jobs.Handler(d.jobs, d.cfg.HTTP.Token))
 	d.agent.Handle("/api/jobs/", jh)
 	d.agent.Handle("GET /api/version", jh)
+	d.agent.Handle("/api/packages/", jh)
 
 	// The node starts first, under the ID the agent will announce, so that
 	// by the time peers and clients see this daemon its jobs can run.
@@ -168,11 +170,19 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 			d.log.Warn("cannot record the object store directory", "err", err)
 		}
 	}
-	d.agent.SetEngine(&engine{d: d, node: node, total: d.cfg.TotalResources()})
+	eng := &engine{d: d, node: node, total: d.cfg.TotalResources()}
+	d.agent.SetEngine(eng)
+	obs := newObserver(d, eng, nodeID)
+	obs.mount(d.agent) // observe.go: dashboard, state API, /metrics
 	d.ready.Store(true)
 	if err := d.agent.Start(ctx); err != nil {
 		return err
 	}
+	// The observer reads the membership, which exists once the agent runs.
+	obs.start()
+	d.mu.Lock()
+	d.obs = obs
+	d.mu.Unlock()
 	// The node reaches its peers (placement beyond this machine, forwarded
 	// tasks, driver binaries) through the agent's transport and membership.
 	re := remote.New(node, d.agent.Transport(), d.agent.Membership(), d.log.With("component", "remote"))
@@ -284,9 +294,12 @@ func (d *Daemon) stop(ctx context.Context, leave bool) error {
 		return nil
 	}
 	d.stopped = true
-	node, re := d.node, d.remote
+	node, re, obs := d.node, d.remote, d.obs
 	d.mu.Unlock()
 	d.ready.Store(false)
+	if obs != nil {
+		obs.stop()
+	}
 
 	var errs []error
 	if d.jobs != nil {

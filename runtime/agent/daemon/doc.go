@@ -24,7 +24,7 @@
 // unix socket is <data_dir>/node.sock (a short path under $TMPDIR when the
 // data directory's path is too long for a socket address); drivers get
 // "unix://<socket>" as GORAY_ADDRESS, and /v1/nodes publishes it as
-// driver_address. The job API (/api/jobs/ and /api/version) is mounted on
+// driver_address. The job API (/api/jobs/, /api/packages/ and /api/version) is mounted on
 // the agent's HTTP port behind the cluster token and answers 503 while the
 // node is not running (once shutdown has begun).
 //

@@ -104,6 +104,37 @@ func run() error {
 		fmt.Println("big_want", hex.EncodeToString(want[:]))
 		fmt.Println("big_seconds", time.Since(t0).Seconds())
 	}
+	// STRICT_SPREAD: three bundles on three nodes; four cannot be placed
+	// and the group waits.
+	pg, err := goray.CreatePlacementGroup(ctx, []map[string]float64{{"CPU": 0.5}, {"CPU": 0.5}, {"CPU": 0.5}}, goray.StrictSpread, "three")
+	if err != nil {
+		return fmt.Errorf("pg: %w", err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	err = pg.Ready(rctx)
+	rcancel()
+	if err != nil {
+		return fmt.Errorf("pg ready: %w", err)
+	}
+	var pgNodes []string
+	for b := range 3 {
+		n, err := whereAmI.Options(goray.Strategy(goray.InPlacementGroup(pg, b)), goray.NumCPUs(0.5)).Remote(ctx, b).Get(ctx)
+		if err != nil {
+			return fmt.Errorf("task in bundle %d: %w", b, err)
+		}
+		pgNodes = append(pgNodes, n)
+	}
+	fmt.Println("pg_nodes", strings.Join(pgNodes, ","))
+	pg4, err := goray.CreatePlacementGroup(ctx, []map[string]float64{{"CPU": 0.5}, {"CPU": 0.5}, {"CPU": 0.5}, {"CPU": 0.5}}, goray.StrictSpread, "four")
+	if err != nil {
+		return fmt.Errorf("pg4: %w", err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, time.Second)
+	err = pg4.Ready(wctx)
+	wcancel()
+	fmt.Println("pg4_ready", err == nil)
+	_ = goray.RemovePlacementGroup(ctx, pg4)
+	_ = goray.RemovePlacementGroup(ctx, pg)
 	if len(os.Args) > 2 {
 		// The actor lives on node os.Args[2]; a task on node os.Args[1]
 		// calls it through the handle it was passed.

@@ -1,0 +1,50 @@
+package state
+
+import "reflect"
+
+// SetObjects replaces all objects with os, as a periodic snapshot of a
+// node's store does, and reports whether anything changed. Only a real
+// change bumps the objects version, so an idle store sends no events.
+func (m *MemorySource) SetObjects(os []ObjectState) bool {
+	if !tableDiffers(m.objects, os) {
+		return false
+	}
+	m.objects.Replace(os)
+	m.bump(KindObjects)
+	return true
+}
+
+// UpdateTrials inserts or replaces the trials in ts that differ from what
+// m holds, with one change event for all of them, and reports whether any
+// did. Trials not in ts are kept: one experiment's snapshot must not drop
+// another's.
+func (m *MemorySource) UpdateTrials(ts []TrialState) bool {
+	changed := false
+	for _, t := range ts {
+		if old, ok := m.trials.Get(t.ID); ok && reflect.DeepEqual(old, t) {
+			continue
+		}
+		m.trials.Put(t)
+		changed = true
+	}
+	if changed {
+		m.bump(KindTrials)
+	}
+	return changed
+}
+
+// tableDiffers reports whether t's records differ from rs (in content or
+// order).
+func tableDiffers[T any](t *Table[T], rs []T) bool {
+	if t.Len() != len(rs) {
+		return true
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for i := range rs {
+		if !reflect.DeepEqual(t.items[i], rs[i]) {
+			return true
+		}
+	}
+	return false
+}
