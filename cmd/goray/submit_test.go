@@ -6,12 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goray/goray/internal/testutil"
 )
 
 var (
@@ -172,7 +172,7 @@ func TestSubmitCtrlCLeavesNoProcess(t *testing.T) {
 	}
 	// The driver, the actor's worker and the task's worker.
 	var desc []int
-	for start := time.Now(); len(desc) < 3; desc = descendants(cmd.Process.Pid) {
+	for start := time.Now(); len(desc) < 3; desc = testutil.Descendants(cmd.Process.Pid) {
 		if time.Since(start) > 30*time.Second {
 			t.Fatalf("expected driver and workers under goray, found %v", desc)
 		}
@@ -192,7 +192,7 @@ func TestSubmitCtrlCLeavesNoProcess(t *testing.T) {
 	for {
 		var alive []int
 		for _, pid := range desc {
-			if processAlive(pid) {
+			if testutil.Alive(pid) {
 				alive = append(alive, pid)
 			}
 		}
@@ -204,56 +204,6 @@ func TestSubmitCtrlCLeavesNoProcess(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// descendants lists the PIDs below pid, from /proc.
-func descendants(pid int) []int {
-	parent := map[int]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 {
-			pp, _ := strconv.Atoi(f[1])
-			parent[p] = pp
-		}
-	}
-	var out []int
-	for p := range parent {
-		for q := parent[p]; q > 1; q = parent[q] {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || !strings.HasPrefix(strings.TrimSpace(s[i+1:]), "Z")
 }
 
 func lastLine(s string) string {

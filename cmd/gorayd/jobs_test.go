@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -247,7 +246,7 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 				t.Fatalf("no ready line; job: %s", logs(t, jc1, id))
 			}
 		}
-		if actorPID <= 0 || !alive(actorPID) {
+		if actorPID <= 0 || !testutil.Alive(actorPID) {
 			t.Fatalf("actor worker pid %d not running", actorPID)
 		}
 		info := waitState(t, jc1, id, jobs.Running, 5*time.Second)
@@ -258,9 +257,9 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 			t.Fatalf("goray job stop exit %d:\n%s", code, out)
 		}
 		waitState(t, jc1, id, jobs.Stopped, 15*time.Second)
-		testutil.WaitFor(t, 10*time.Second, func() bool { return !alive(info.DriverPID) && !groupAlive(info.DriverPID) },
+		testutil.WaitFor(t, 10*time.Second, func() bool { return !testutil.Alive(info.DriverPID) && !testutil.GroupAlive(info.DriverPID) },
 			"the driver's process group is gone")
-		testutil.WaitFor(t, 10*time.Second, func() bool { return !alive(actorPID) }, "the actor's worker is gone")
+		testutil.WaitFor(t, 10*time.Second, func() bool { return !testutil.Alive(actorPID) }, "the actor's worker is gone")
 		if ok, _ := testutil.Eventually(5*time.Second, func() bool { return selfCPU(c, 1) == 2 }); !ok {
 			t.Fatalf("node1 reports %v CPUs available after the stop, want 2", selfCPU(c, 1))
 		}
@@ -399,7 +398,7 @@ func TestJobsOnTwoNodeCluster(t *testing.T) {
 		}
 		c.Kill(1)
 		// The driver dies with its daemon (Pdeathsig).
-		testutil.WaitFor(t, 10*time.Second, func() bool { return !alive(info.DriverPID) }, "the driver died with gorayd")
+		testutil.WaitFor(t, 10*time.Second, func() bool { return !testutil.Alive(info.DriverPID) }, "the driver died with gorayd")
 		c.Restart(1)
 		testutil.WaitFor(t, 30*time.Second, func() bool {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -459,44 +458,6 @@ func argValue(args []string, flag string) string {
 	return ""
 }
 
-// alive reports whether pid exists and is not a zombie.
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	_, rest, ok := strings.Cut(string(data), ") ")
-	return ok && !strings.HasPrefix(rest, "Z")
-}
-
-// groupAlive reports whether any live process is in process group pgid.
-func groupAlive(pgid int) bool {
-	err := syscall.Kill(-pgid, 0)
-	if err != nil {
-		return false
-	}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		_, rest, _ := strings.Cut(string(data), ") ")
-		f := strings.Fields(rest)
-		if len(f) > 3 && f[3] == strconv.Itoa(pgid) && alive(pid) {
-			return true
-		}
-	}
-	return false
-}
-
 // gorayPID finds node i's gorayd process by its unique HTTP port flag.
 func gorayPID(t *testing.T, c *testutil.Cluster, i int) int {
 	t.Helper()
@@ -508,46 +469,12 @@ func gorayPID(t *testing.T, c *testutil.Cluster, i int) int {
 			continue
 		}
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && strings.Contains(string(cmdline), want) && alive(pid) {
+		if err == nil && strings.Contains(string(cmdline), want) && testutil.Alive(pid) {
 			return pid
 		}
 	}
 	t.Fatalf("no gorayd process for node%d", i)
 	return 0
-}
-
-// descendants lists the live processes below pid.
-func descendants(pid int) []int {
-	children := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		_, rest, _ := strings.Cut(string(data), ") ")
-		f := strings.Fields(rest)
-		if len(f) < 2 || f[0] == "Z" {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		children[pp] = append(children[pp], p)
-	}
-	var out []int
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for _, ch := range children[p] {
-			out = append(out, ch)
-			queue = append(queue, ch)
-		}
-	}
-	return out
 }
 
 func TestSIGTERMLeavesNoProcessBehind(t *testing.T) {
@@ -565,7 +492,7 @@ func TestSIGTERMLeavesNoProcessBehind(t *testing.T) {
 	}
 	testutil.WaitFor(t, 90*time.Second, func() bool { return strings.Contains(logs(t, jc, info.ID), "ready") }, "the job's actor is up")
 	pid := gorayPID(t, c, 0)
-	procs := descendants(pid)
+	procs := testutil.Descendants(pid)
 	// At least the driver and the actor's worker.
 	if len(procs) < 2 {
 		t.Fatalf("gorayd %d has descendants %v; want the driver and a worker", pid, procs)
@@ -578,7 +505,7 @@ func TestSIGTERMLeavesNoProcessBehind(t *testing.T) {
 	t.Logf("SIGTERM to exit with a running job: %v", time.Since(start))
 	testutil.WaitFor(t, 10*time.Second, func() bool {
 		for _, p := range procs {
-			if alive(p) {
+			if testutil.Alive(p) {
 				return false
 			}
 		}

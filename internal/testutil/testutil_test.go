@@ -3,9 +3,12 @@ package testutil_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,5 +79,22 @@ func TestNodeIP(t *testing.T) {
 	}
 	if got := testutil.NodeIP(5); got != "127.0.0.15" {
 		t.Fatalf("NodeIP(5) = %s", got)
+	}
+}
+
+func TestProcessTable(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	if !testutil.Alive(pid) || !testutil.GroupAlive(pid) || !slices.Contains(testutil.Descendants(os.Getpid()), pid) {
+		t.Fatalf("child %d not seen: alive=%v group=%v", pid, testutil.Alive(pid), testutil.GroupAlive(pid))
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if testutil.Alive(pid) || testutil.GroupAlive(pid) || slices.Contains(testutil.Descendants(os.Getpid()), pid) {
+		t.Fatalf("killed child %d still seen", pid)
 	}
 }
