@@ -12,7 +12,9 @@ import (
 	"github.com/goray/goray/plugins/envs"
 )
 
-// EnvMaker makes the vector env a worker steps.
+// EnvMaker makes the vector env a worker steps. It must honour every field
+// of cfg: the worker and the evaluator rely on cfg.Mode (NEXT_STEP
+// autoreset) to have finished sub-envs reset inside the next step.
 type EnvMaker func(ctx context.Context, cfg envs.VectorConfig) (envs.VectorEnv, error)
 
 // ErrNoEnvMaker is returned when no EnvMaker can make the configured env.
@@ -378,6 +380,14 @@ func (w *RolloutWorker) Sample(ctx context.Context, weights []float32) (*SampleB
 		if err := w.SetWeights(weights); err != nil {
 			return nil, err
 		}
+	}
+	if slices.Contains(w.reseed, true) {
+		// The last call ended (its ctx did) before its seeded reset: make
+		// it now, or those sub-envs would be stepped from a finished state.
+		if err := w.resetMasked(ctx, w.reseed); err != nil {
+			return nil, fmt.Errorf("reset: %w", err)
+		}
+		clear(w.reseed)
 	}
 	pol, n := w.pol, w.n
 	rd, ad, dd := pol.RowDim, pol.ActDim, pol.Dist.NumInputs()

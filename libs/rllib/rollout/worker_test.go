@@ -344,3 +344,42 @@ func TestReplayLogStaysBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreWhileAutoresetPending: a checkpoint taken right after an
+// episode ended (the vector resets that sub-env in the next step) restores
+// into a worker that knows the next step is a reset, not a transition.
+func TestRestoreWhileAutoresetPending(t *testing.T) {
+	ctx := context.Background()
+	a := newChainWorker(t, true, rllib.TruncateEpisodes, 3)
+	if _, err := a.Sample(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(st.Pending, []bool{true}) {
+		t.Fatalf("pending %v after an episode ended on the last step, want [true]", st.Pending)
+	}
+	cfg := a.cfg
+	cfg.State = st
+	b, err := NewRolloutWorker(ctx, cfg, chainMaker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.SetWeights(a.params); err != nil {
+		t.Fatal(err)
+	}
+	x, err := a.Sample(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := b.Sample(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(x, y) || !slices.Equal(y.Obs, []float32{0, 1, 2}) {
+		t.Fatalf("after restore: observations %v, want %v = [0 1 2]", y.Obs, x.Obs)
+	}
+}
