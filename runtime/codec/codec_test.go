@@ -39,7 +39,7 @@ func TestRoundTrip(t *testing.T) {
 		{"bytes", []byte{1, 2, 3}, KindBytes},
 		{"empty bytes", []byte{}, KindBytes},
 		{"f32s", []float32{1.5, -2, float32(math.Inf(1))}, KindF32s},
-		{"f64s", []float64{math.Pi, -0.0, 1e300}, KindF64s},
+		{"f64s", []float64{math.Pi, math.Copysign(0, -1), 1e300}, KindF64s},
 		{"i32s", []int32{-1, 0, math.MaxInt32}, KindI32s},
 		{"i64s", []int64{math.MinInt64, 7}, KindI64s},
 		{"string", "héllo", KindString},

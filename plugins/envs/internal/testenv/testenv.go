@@ -201,7 +201,7 @@ func (p *Pole) Close() error { return nil }
 // Spaces has nested spaces (a Dict observation, a MultiDiscrete action) so
 // that specs can be checked through the protocol. Each step copies the
 // action into the observation's first two slots and never terminates.
-type Spaces struct{ obs []float64 }
+type Spaces struct{}
 
 var spacesSpec = envs.Spec{
 	ID: "Spaces-v0",
