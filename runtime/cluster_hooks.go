@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/goray/goray/runtime/objectstore"
 	"github.com/goray/goray/runtime/task"
@@ -28,6 +29,10 @@ type ClusterHooks interface {
 	// reached this node from elsewhere) and calls done once, from another
 	// goroutine, with its node ID or an error.
 	LocateActor(ctx context.Context, id ActorID, done func(node string, err error))
+	// LocateNamedActor finds the peer holding the live actor named name
+	// and calls done once, from another goroutine, with its node, ID and
+	// class, or an error.
+	LocateNamedActor(ctx context.Context, name string, done func(node string, id ActorID, class string, err error))
 	// KillActor asks node to kill actor id (Kill, or its owner exited).
 	// It must not block.
 	KillActor(ctx context.Context, node string, id ActorID, noRestart bool)
@@ -37,6 +42,11 @@ type ClusterHooks interface {
 	// ReleasePG asks node to give back its bundles of group id. It must
 	// not block.
 	ReleasePG(ctx context.Context, node, id string)
+	// FetchObject gets object id from whichever peer has it (Node.ServeObject)
+	// into a destination from Node.FetchBuffer, and calls done once, from
+	// another goroutine, with it filled, or with an ErrKindObjectLost error
+	// if no peer has it.
+	FetchObject(ctx context.Context, id ObjectID, done func(f *Fetched, e *ErrorInfo))
 }
 
 // SetClusterHooks installs h (before Start). Tasks with the DEFAULT, SPREAD
@@ -60,12 +70,10 @@ func (n *Node) placeRemoteLocked(t *taskEntry) bool {
 	if t.spec.Strategy.Kind == StrategyPlacementGroup {
 		return n.routePGTaskLocked(t)
 	}
-	peers := n.hooks.Peers()
+	nodes, peers := n.clusterViewLocked()
 	if len(peers) == 0 {
 		return false
 	}
-	self := task.NodeView{ID: n.id, Total: n.total, Available: task.Resources(n.avail), Alive: true}
-	nodes := append([]task.NodeView{self}, peers...)
 	st := task.Strategy{Kind: task.StrategyKind(t.spec.Strategy.Kind), Node: t.spec.Strategy.Node, Soft: t.spec.Strategy.Soft, Bundle: -1}
 	d := n.policy.Place(task.Request{ID: t.spec.ID.String(), Demand: task.Resources(t.spec.Resources), Strategy: st}, nodes, n.id)
 	switch {
@@ -86,6 +94,36 @@ func (n *Node) placeRemoteLocked(t *taskEntry) bool {
 		}
 	}
 	return false // run here (now or when resources free up)
+}
+
+// clusterViewLocked is what the policy places on: this node and its live
+// peers, each with what it has free as far as this node can tell. Work
+// queued here and not yet leased counts against this node, and work this
+// node forwarded and that has not finished counts against its peer (whose
+// own broadcast lags by up to a second), so that a burst of submissions
+// spills over instead of piling onto one node.
+func (n *Node) clusterViewLocked() (nodes, peers []task.NodeView) {
+	peers = n.hooks.Peers()
+	avail := task.Resources(maps.Clone(n.avail))
+	for _, sq := range n.queues {
+		if sq.pg == "" && sq.len() > 0 {
+			for k, v := range sq.res {
+				avail[k] -= v * float64(sq.len())
+			}
+		}
+	}
+	nodes = append(nodes, task.NodeView{ID: n.id, Total: n.total, Available: avail, Alive: true})
+	for _, p := range peers {
+		if d := n.fwdDemand[p.ID]; len(d) > 0 {
+			a := task.Resources(maps.Clone(map[string]float64(p.Available)))
+			for k, v := range d {
+				a[k] -= v
+			}
+			p.Available = a
+		}
+		nodes = append(nodes, p)
+	}
+	return nodes, peers
 }
 
 // forwardMessageLocked builds the message that forwards t, with every
@@ -147,6 +185,8 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 	}
 	t.state = tPushed
 	n.log.Debug("forwarding a task", "task", t.spec.ID, "func", t.spec.Func, "node", node)
+	demand := t.spec.Resources
+	n.addFwdDemandLocked(node, demand, 1)
 	n.hooks.Forward(context.Background(), node, fm, func(results [][]byte, e *ErrorInfo) {
 		stored := make([]bool, len(results))
 		for i, r := range results {
@@ -156,6 +196,7 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		}
 		n.mu.Lock()
 		defer n.mu.Unlock()
+		n.addFwdDemandLocked(node, demand, -1)
 		if t.state != tPushed {
 			n.discardStoredLocked(&msg{tid: t.spec.ID}, stored)
 			return
@@ -210,12 +251,10 @@ func (n *Node) placeActorRemoteLocked(a *actorEntry) bool {
 	if a.spec.Strategy.Kind == StrategyPlacementGroup {
 		return false
 	}
-	peers := n.hooks.Peers()
+	nodes, peers := n.clusterViewLocked()
 	if len(peers) == 0 {
 		return false
 	}
-	self := task.NodeView{ID: n.id, Total: n.total, Available: task.Resources(n.avail), Alive: true}
-	nodes := append([]task.NodeView{self}, peers...)
 	st := task.Strategy{Kind: task.StrategyKind(a.spec.Strategy.Kind), Node: a.spec.Strategy.Node, Soft: a.spec.Strategy.Soft, Bundle: -1}
 	d := n.policy.Place(task.Request{ID: a.id.String(), Demand: task.Resources(a.spec.Resources), Strategy: st}, nodes, n.id)
 	target := ""
@@ -342,4 +381,37 @@ func (n *Node) KillActor(id ActorID, noRestart bool, reason string) error {
 	}
 	n.killActorLocked(a, noRestart, reason)
 	return nil
+}
+
+// addFwdDemandLocked counts (sign 1) or uncounts (-1) work forwarded to
+// node that has not finished.
+func (n *Node) addFwdDemandLocked(node string, demand map[string]float64, sign float64) {
+	if len(demand) == 0 {
+		return
+	}
+	d := n.fwdDemand[node]
+	if d == nil {
+		d = map[string]float64{}
+		n.fwdDemand[node] = d
+	}
+	addRes(d, demand, sign)
+	for _, v := range d {
+		if v > 1e-9 || v < -1e-9 {
+			return
+		}
+	}
+	delete(n.fwdDemand, node)
+}
+
+// NamedActor returns the ID and class of the live actor named name that
+// lives on this node (not a proxy of one elsewhere).
+func (n *Node) NamedActor(name string) (ActorID, string, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	id, ok := n.named[name]
+	a := n.actors[id]
+	if !ok || a == nil || a.proxy || a.state == aDead {
+		return ActorID{}, "", false
+	}
+	return id, a.spec.Func, true
 }

@@ -24,11 +24,46 @@
 // arrival order, which keeps each caller's submission order, and are pushed
 // once their arguments are ready.
 //
-// The node is written for one machine today; the cluster layer extends it
-// at two seams: where a task's shape is checked against the node's totals
-// (enqueueLocked: an infeasible-here task could be forwarded to a peer),
-// and where an object is looked up (objects map: a miss could be resolved
-// through the owner directory).
+// # Across nodes
+//
+// A node in a cluster gets ClusterHooks (runtime/remote implements them
+// over the daemons' transport and gossip). The node stays the owner of
+// everything its clients create; the hooks only move work and bytes:
+//
+//   - Placement: a ready normal task is placed by the task package's
+//     policy over this node and the peers' broadcast views (local first,
+//     SPREAD, NodeAffinity). One placed elsewhere is forwarded with its
+//     arguments inlined and the sha256 of its program (cluster_hooks.go);
+//     the peer runs it as a forwarded task (forward.go: its own session,
+//     never forwarded again, large arguments put in its store so that the
+//     worker maps them) and the results come back to the owner. If the
+//     peer dies, the task runs again here while MaxRetries allows.
+//   - Actors: an actor that the policy places on a peer is created there
+//     under the same ID; the owner keeps a proxy whose queue forwards the
+//     calls in order on one stream. A node that only holds a handle finds
+//     the actor by asking its peers (LocateActor) and proxies likewise.
+//     When the actor's node dies, its owner re-places it (MaxRestarts).
+//   - Objects: a ref that reaches a node which does not know its object
+//     (nested in a value) is fetched from the peer that has it
+//     (remote_objects.go); the owner records its copies.
+//   - Placement groups span nodes: the owner reserves peers' bundles
+//     first and commits only when all said yes (pg_cluster.go).
+//
+// # Programs
+//
+// Workers re-execute a program, and only that program registered the
+// driver's functions. The node's default workers run its own worker
+// command; a driver that connects over the socket announces its
+// executable (path and sha256) in its hello, and its tasks and actors run
+// in a separate pool of workers of that binary, copied into a
+// content-addressed cache (binaries.go). Workers are never shared between
+// programs. A peer that lacks a forwarded task's program fetches it from
+// the sender once, by hash.
+//
+// Directories a node leaves behind when it is SIGKILLed (the store's
+// tmpfs directory, the socket directory) record their owner's PID and
+// start time; every new node removes those whose owner is gone
+// (sweep.go).
 //
 // # Objects and references
 //
@@ -57,7 +92,7 @@
 //
 // # Workers
 //
-// Workers re-execute os.Executable() with GORAY_WORKER_SOCKET set; the
+// Workers re-execute their program with GORAY_WORKER_SOCKET set; the
 // program's goray.MaybeRunWorker (or Init) notices and calls RunWorker.
 // Children get Setpgid and Pdeathsig=SIGKILL, and a watchdog exits a worker
 // whose parent PID changes, so no worker outlives its node. A worker runs

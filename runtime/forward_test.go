@@ -15,6 +15,7 @@ import (
 // wire encoding, as runtime/remote does over the cluster transport.
 type peerHooks struct {
 	peer *Node
+	self *Node      // the node these hooks are installed in
 	fail *ErrorInfo // if set, the first forward fails with it (a dead node)
 }
 
@@ -62,6 +63,14 @@ func (h *peerHooks) LocateActor(_ context.Context, id ActorID, done func(string,
 	go done("", errors.New("not found"))
 }
 
+func (h *peerHooks) LocateNamedActor(_ context.Context, name string, done func(string, ActorID, string, error)) {
+	if id, class, ok := h.peer.NamedActor(name); ok {
+		go done(h.peer.ID(), id, class, nil)
+		return
+	}
+	go done("", ActorID{}, "", errors.New("not found"))
+}
+
 func (h *peerHooks) KillActor(_ context.Context, node string, id ActorID, noRestart bool) {
 	go func() { _ = h.peer.KillActor(id, noRestart, "killed by its owner") }()
 }
@@ -72,6 +81,30 @@ func (h *peerHooks) ReservePG(_ context.Context, _, id string, bundles []map[str
 
 func (h *peerHooks) ReleasePG(_ context.Context, _, id string) { go h.peer.ReleasePG(id) }
 
+func (h *peerHooks) FetchObject(_ context.Context, id ObjectID, done func(*Fetched, *ErrorInfo)) {
+	// The hooked node is the one that registered these hooks; the test
+	// gives it back through fetchInto.
+	served := h.peer.ServeObject("hooked", id, func(data []byte, release func(), e *ErrorInfo) {
+		if e != nil {
+			done(nil, e)
+			return
+		}
+		f, err := h.self.FetchBuffer(id, int64(len(data)))
+		if err != nil {
+			done(nil, &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()})
+			return
+		}
+		copy(f.Buf, data)
+		if release != nil {
+			release()
+		}
+		done(f, nil)
+	})
+	if !served {
+		go done(nil, lostInfo(id, "no peer has it"))
+	}
+}
+
 // startHooked starts a node whose only peer is peer.
 func startHooked(t *testing.T, peer *Node) (*Node, *peerHooks) {
 	t.Helper()
@@ -79,7 +112,7 @@ func startHooked(t *testing.T, peer *Node) (*Node, *peerHooks) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &peerHooks{peer: peer}
+	h := &peerHooks{peer: peer, self: n}
 	n.SetClusterHooks(h)
 	if err := n.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -98,10 +131,17 @@ func TestRemoteActorCalledFromTwoNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ca, cc := a.LocalClient(), c.LocalClient()
-	aid, err := ca.CreateActor(ctx, &TaskSpec{Kind: KindActorCreate, Func: "A", MaxConcurrency: 1,
+	aid, err := ca.CreateActor(ctx, &TaskSpec{Kind: KindActorCreate, Func: "A", MaxConcurrency: 1, Name: "shared",
 		Resources: map[string]float64{"CPU": 1}, Strategy: Strategy{Kind: StrategyNodeAffinity, Node: peer.ID()}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// C finds it by name, on the peer.
+	if info, err := cc.GetNamedActor(ctx, "shared"); err != nil || info.ID != aid || info.Class != "A" {
+		t.Fatalf("GetNamedActor on C: %+v, %v", info, err)
+	}
+	if _, err := cc.GetNamedActor(ctx, "nobody"); err == nil {
+		t.Fatal("GetNamedActor of an unknown name succeeded on C")
 	}
 	var last []ObjectID
 	for range 20 {
@@ -198,5 +238,51 @@ func TestDecodeForwardRejectsGarbage(t *testing.T) {
 	}
 	if _, _, err := DecodeResults([]byte{0, 5}); !errors.Is(err, ErrProtocol) {
 		t.Errorf("DecodeResults of a truncated body = %v", err)
+	}
+}
+
+// A Get on node A of objects only the peer has fetches them (a small one
+// inline, a large one into A's store); the peer records the copy; an ID
+// no node has fails with ObjectLost instead of hanging.
+func TestGetFetchesObjectsFromThePeer(t *testing.T) {
+	peer, pc := startNode(t, NodeConfig{NumCPUs: 1, PrestartWorkers: -1, InlineThreshold: 1024})
+	a, _ := startHooked(t, peer)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	small, err := pc.Put(ctx, mustEncode(t, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte{1, 2, 3}, 1<<20)
+	large, err := pc.Put(ctx, mustEncode(t, big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := a.LocalClient()
+	vs, err := ca.Get(ctx, []ObjectID{small, large})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := codec.DecodeInto[string](vs[0].Data); err != nil || s != "hello" {
+		t.Fatalf("small object from the peer: %q, %v", s, err)
+	}
+	if b, err := codec.DecodeInto[[]byte](vs[1].Data); err != nil || !bytes.Equal(b, big) {
+		t.Fatalf("large object from the peer: %d bytes, %v", len(b), err)
+	}
+	for _, v := range vs {
+		v.Release()
+	}
+	if !a.Store().Contains(large) {
+		t.Error("the large copy is not in A's store")
+	}
+	if c := peer.ObjectCopies(large); len(c) != 1 || c[0] != "hooked" {
+		t.Errorf("peer's copies of the large object: %v", c)
+	}
+	vs, err = ca.Get(ctx, []ObjectID{{1, 2, 3}})
+	if err == nil && vs[0].Err == nil {
+		t.Fatal("Get of an object no node has succeeded")
+	}
+	if err == nil && vs[0].Err.Kind != ErrKindObjectLost {
+		t.Fatalf("Get of an object no node has: %v", vs[0].Err)
 	}
 }

@@ -164,10 +164,11 @@ type Node struct {
 	startingBin map[string]int // per binary: worker processes started but not yet connected
 
 	// Placement groups across nodes (pg_cluster.go).
-	pgLocal     map[string][]int  // per group: each bundle's index in its node's table
-	pgReserving map[string]bool   // groups waiting for their peers' reservations
-	pgRetry     map[string]bool   // groups with a placement retry scheduled
-	pgHosted    map[string]string // bundles this node holds for a peer's group: id → owner node
+	pgLocal     map[string][]int              // per group: each bundle's index in its node's table
+	pgReserving map[string]bool               // groups waiting for their peers' reservations
+	pgRetry     map[string]bool               // groups with a placement retry scheduled
+	pgHosted    map[string]string             // bundles this node holds for a peer's group: id → owner node
+	fwdDemand   map[string]map[string]float64 // per peer: resources of forwarded work not finished
 
 	local  *Client
 	wg     sync.WaitGroup // accept loop, process waiters
@@ -228,6 +229,7 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 		pgReserving: map[string]bool{},
 		pgRetry:     map[string]bool{},
 		pgHosted:    map[string]string{},
+		fwdDemand:   map[string]map[string]float64{},
 	}
 	if n.binDir == "" {
 		n.binDir = filepath.Join(os.TempDir(), fmt.Sprintf("goray-bin-%d", os.Getuid()))

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"maps"
 
@@ -127,7 +128,21 @@ func (n *Node) handle(s *session, m *msg) {
 	case mKill:
 		a := n.actors[m.tid]
 		if a == nil {
-			s.send(&msg{t: mReply, req: m.req, err: &ErrorInfo{Kind: ErrKindActorNotFound, Message: "no actor " + m.tid.String()}})
+			notFound := &ErrorInfo{Kind: ErrKindActorNotFound, Message: "no actor " + m.tid.String()}
+			if n.hooks == nil || s.forwarded {
+				s.send(&msg{t: mReply, req: m.req, err: notFound})
+				return
+			}
+			// A handle from elsewhere: kill the actor where it lives.
+			req, id, noRestart, hooks := m.req, m.tid, m.flag, n.hooks
+			hooks.LocateActor(context.Background(), id, func(node string, err error) {
+				if err != nil {
+					s.send(&msg{t: mReply, req: req, err: notFound})
+					return
+				}
+				hooks.KillActor(context.Background(), node, id, noRestart)
+				s.send(&msg{t: mReply, req: req})
+			})
 			return
 		}
 		n.killActorLocked(a, m.flag, "Kill called")
@@ -136,7 +151,20 @@ func (n *Node) handle(s *session, m *msg) {
 		id, ok := n.named[m.str]
 		a := n.actors[id]
 		if !ok || a == nil || a.state == aDead {
-			s.send(&msg{t: mReply, req: m.req, err: &ErrorInfo{Kind: ErrKindActorNotFound, Message: fmt.Sprintf("no actor named %q", m.str)}})
+			notFound := &ErrorInfo{Kind: ErrKindActorNotFound, Message: fmt.Sprintf("no actor named %q", m.str)}
+			if n.hooks == nil || s.forwarded {
+				s.send(&msg{t: mReply, req: m.req, err: notFound})
+				return
+			}
+			// Another node may hold it: its calls then go through a proxy.
+			req, name := m.req, m.str
+			n.hooks.LocateNamedActor(context.Background(), name, func(_ string, id ActorID, class string, err error) {
+				if err != nil {
+					s.send(&msg{t: mReply, req: req, err: notFound})
+					return
+				}
+				s.send(&msg{t: mReply, req: req, tid: id, str: class})
+			})
 			return
 		}
 		s.send(&msg{t: mReply, req: m.req, tid: id, str: a.spec.Func})

@@ -19,6 +19,10 @@ type object struct {
 	waiters []waiter
 	deps    []*taskEntry // tasks waiting for this object
 	task    *taskEntry   // producing task while it is pending
+	// fetching: a placeholder for an object being fetched from a peer.
+	fetching bool
+	// copies: the peers this node sent copies to.
+	copies []string
 }
 
 // subscription is an outstanding get or wait of one session.
@@ -84,6 +88,9 @@ func (n *Node) getLocked(s *session, req uint64, ids []ObjectID, wantData, inlin
 	var pending []ObjectID
 	for i, id := range ids {
 		o := n.objects[id]
+		if o == nil {
+			o = n.remoteObjectLocked(id) // nil: no peers to ask
+		}
 		if o == nil || o.ready {
 			s.send(n.objectReplyLocked(s, req, i, id, o, wantData, inline))
 			continue

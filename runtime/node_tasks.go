@@ -190,6 +190,9 @@ func (n *Node) resolveArgsLocked(t *taskEntry) bool {
 			continue
 		}
 		o := n.objects[a.Ref]
+		if o == nil {
+			o = n.remoteObjectLocked(a.Ref) // nil: no peers to ask
+		}
 		switch {
 		case o == nil:
 			n.failArgLocked(t, argFailed(spec, i, lostInfo(a.Ref, "object freed or never existed")))

@@ -146,6 +146,10 @@ func (f *fakeCluster) LocateActor(_ context.Context, id ActorID, done func(strin
 	go done("", errors.New("fake cluster has no actors"))
 }
 
+func (f *fakeCluster) LocateNamedActor(_ context.Context, _ string, done func(string, ActorID, string, error)) {
+	go done("", ActorID{}, "", errors.New("fake cluster has no actors"))
+}
+
 func (f *fakeCluster) KillActor(context.Context, string, ActorID, bool) {}
 
 func (f *fakeCluster) ReservePG(_ context.Context, _, _ string, _ []map[string]float64, done func(error)) {
@@ -153,6 +157,10 @@ func (f *fakeCluster) ReservePG(_ context.Context, _, _ string, _ []map[string]f
 }
 
 func (f *fakeCluster) ReleasePG(context.Context, string, string) {}
+
+func (f *fakeCluster) FetchObject(_ context.Context, id ObjectID, done func(*Fetched, *ErrorInfo)) {
+	go done(nil, lostInfo(id, "fake cluster has no objects"))
+}
 
 func TestClusterHooksForwardTasks(t *testing.T) {
 	n, err := NewNode(NodeConfig{NumCPUs: 1, PrestartWorkers: -1}, nil)

@@ -42,12 +42,10 @@ func (n *Node) tryPlacePGClusterLocked(id string) bool {
 	if n.pgReserving[id] {
 		return true
 	}
-	peers := n.hooks.Peers()
+	nodes, peers := n.clusterViewLocked()
 	if len(peers) == 0 {
 		return false
 	}
-	self := task.NodeView{ID: n.id, Total: n.total, Available: task.Resources(n.avail), Alive: true}
-	nodes := append([]task.NodeView{self}, peers...)
 	assign, outcome, _ := n.pgs.Place(id, nodes)
 	if outcome != task.Schedule {
 		n.retryPGLaterLocked(id)

@@ -31,6 +31,11 @@ func RunLibraryDriver(ctx context.Context) (code int, handled bool) {
 		fmt.Fprintf(os.Stderr, "goray: job driver: %v\n", err)
 		return 1, true
 	}
+	// The manager may have moved the outputs (an uploaded job writes into
+	// its job directory); its choice, not the file's, is where they go.
+	if d := os.Getenv(EnvJobOutputDir); d != "" {
+		spec.OutputDir = d
+	}
 	lib, ok := library(spec.Library)
 	if !ok {
 		fmt.Fprintf(os.Stderr, "goray: job driver: %v %q\n", ErrUnknownLibrary, spec.Library)

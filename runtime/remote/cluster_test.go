@@ -21,7 +21,9 @@ import (
 // argument reaches that node and comes back byte-identical (by sha256).
 // An actor placed on node 1 is called from the driver and from a task on
 // node 2 that was passed its handle. A STRICT_SPREAD placement group of
-// three bundles puts one on each node, and one of four waits.
+// three bundles puts one on each node, and one of four waits. A 64 MiB
+// object put by the driver reaches a task on node 2 through a nested ref,
+// pulled from node 0, byte-identical.
 func TestThreeNodeFanOutAndAffinity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three gorayd processes")
@@ -86,6 +88,10 @@ func TestThreeNodeFanOutAndAffinity(t *testing.T) {
 	}
 	if got["pg4_ready"] != "false" {
 		t.Errorf("4-bundle STRICT_SPREAD over 3 nodes: ready=%q, want it to wait", got["pg4_ready"])
+	}
+	pnode, psum, _ := strings.Cut(got["pull_result"], ":")
+	if pnode != ids[2] || psum != got["pull_want"] || psum == "" {
+		t.Errorf("64 MiB object pulled by node 2: ran on %q with sha256 %q; want %q and %q", pnode, psum, ids[2], got["pull_want"])
 	}
 	node, sum, _ := strings.Cut(got["big_result"], ":")
 	if node != ids[2] || sum != got["big_want"] || sum == "" {

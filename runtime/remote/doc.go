@@ -15,13 +15,32 @@
 // (concurrent tasks wait for the same fetch), receives it in chunks,
 // verifies the hash and keeps it in its content-addressed binary cache.
 // Results travel back the same way to the owner node, which stores them as
-// its own objects: the owner is the only node that knows the object.
+// its own objects.
+//
+// Actors placed on a peer receive their calls on the same ordered stream
+// (one outbox per peer, so an actor's creation precedes its calls and a
+// caller's calls keep their order); a node that holds only a handle finds
+// the actor by asking every live peer, retrying for a few seconds since a
+// handle can overtake the actor's creation. A ref that reaches a node
+// without its object is fetched by asking every peer at once: the one
+// that has it streams the bytes back, the others answer no. Placement
+// groups are reserved on peers through a request/reply before the owner
+// commits.
 //
 // When a member fails or leaves, the tasks forwarded to it fail with
 // ErrKindWorkerCrashed, and the owner node retries them (on itself) while
-// they have retries left.
+// they have retries left; actors that lived there restart elsewhere while
+// their MaxRestarts allows (runtime.Node.PeerGone).
 //
-// Not yet: remote actors, refs nested in forwarded arguments, pulling
-// objects from the node that holds them (arguments are pushed inline
-// instead), and lineage reconstruction.
+// Named actors are found across nodes by asking every peer (GetActor on a
+// node that does not hold the name); names are not reserved cluster-wide,
+// so two nodes creating the same name at once both succeed.
+//
+// Not yet: lineage reconstruction (with results always stored on the
+// owner, only the owner's death loses objects, and that takes the driver
+// with it), cluster-wide reservation of actor names, rescheduling the
+// bundles of a dead node's placement groups, propagating Cancel to a
+// forwarded task (its result is discarded instead), and zero-copy object
+// transfer (docs/benchmarks-runtime-cluster.md has the measured gap to a
+// raw TCP copy).
 package remote

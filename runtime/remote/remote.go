@@ -20,14 +20,19 @@ import (
 
 // Frame kinds of the engine protocol between daemons.
 const (
-	kindTask   = "rt.task/v1"      // chunked: ForwardMessage; ID = the sender's forward ID
-	kindResult = "rt.result/v1"    // chunked: EncodeResults; ID = the forward ID
-	kindBinReq = "rt.binreq/v1"    // sha256 (hex); ID = request ID
-	kindBin    = "rt.bin/v1"       // chunked: the program's bytes (empty: not found); ID = request ID
-	kindLocate = "rt.locate/v1"    // Caller: actor ID (16 bytes) → 1 if it lives there, else 0
-	kindKill   = "rt.kill/v1"      // actor ID (16 bytes) + noRestart byte
-	kindPGRes  = "rt.pgreserve/v1" // Caller: JSON pgReserve → empty reply or error
-	kindPGRel  = "rt.pgrelease/v1" // the group's ID
+	kindTask   = "rt.task/v1"       // chunked: ForwardMessage; ID = the sender's forward ID
+	kindResult = "rt.result/v1"     // chunked: EncodeResults; ID = the forward ID
+	kindBinReq = "rt.binreq/v1"     // sha256 (hex); ID = request ID
+	kindBin    = "rt.bin/v1"        // chunked: the program's bytes (empty: not found); ID = request ID
+	kindLocate = "rt.locate/v1"     // Caller: actor ID (16 bytes) → 1 if it lives there, else 0
+	kindKill   = "rt.kill/v1"       // actor ID (16 bytes) + noRestart byte
+	kindPGRes  = "rt.pgreserve/v1"  // Caller: JSON pgReserve → empty reply or error
+	kindPGRel  = "rt.pgrelease/v1"  // the group's ID
+	kindName   = "rt.locatename/v1" // Caller: actor name → ID (16 bytes) + class
+	kindObjGet = "rt.objget/v1"     // object ID (20 bytes); ID = request ID
+	kindObj    = "rt.obj/v1"        // chunked: the object's bytes; ID = request ID
+	kindObjErr = "rt.objerr/v1"     // chunked: EncodeResults(nil, err); ID = request ID
+	kindObjNo  = "rt.objno/v1"      // empty: not here; ID = request ID
 )
 
 // pgReserve asks a peer to hold bundles of a placement group.
@@ -60,12 +65,16 @@ type Engine struct {
 	binWait  map[uint64]chan []byte   // binary requests, by request ID
 
 	outbox  map[string]*outbox // ordered sends per peer
+	objWait map[uint64]*objFetch
+	objRecv map[chunkKey]*objRecv
 	locate  *cluster.Caller
 	reserve *cluster.Caller
+	names   *cluster.Caller
 
-	cancels []func()
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	cancels   []func()
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 type forward struct {
@@ -86,6 +95,7 @@ func New(node *grt.Node, tr cluster.Transport, mem Members, log *slog.Logger) *E
 	return &Engine{node: node, tr: tr, mem: mem, log: log,
 		pending: map[uint64]*forward{}, chunks: map[chunkKey][]byte{},
 		fetching: map[string]chan struct{}{}, binWait: map[uint64]chan []byte{}, outbox: map[string]*outbox{},
+		objWait: map[uint64]*objFetch{}, objRecv: map[chunkKey]*objRecv{},
 		stop: make(chan struct{})}
 }
 
@@ -103,10 +113,16 @@ func (e *Engine) Start() {
 	e.cancels = append(e.cancels,
 		cluster.Serve(e.tr, kindPGRes, e.onReservePG),
 		e.tr.Subscribe(kindPGRel, func(_ context.Context, f cluster.Frame) { e.node.ReleasePG(string(f.Payload)) }),
+		e.tr.Subscribe(kindObjGet, e.onObjGet),
+		e.tr.Subscribe(kindObj, e.onObjChunk),
+		e.tr.Subscribe(kindObjErr, e.chunked(e.onObjErr)),
+		e.tr.Subscribe(kindObjNo, func(_ context.Context, f cluster.Frame) { e.objNotHere(f.ID) }),
 	)
 	e.locate = cluster.NewCaller(e.tr, kindLocate)
 	e.reserve = cluster.NewCaller(e.tr, kindPGRes)
-	e.cancels = append(e.cancels, e.locate.Close, e.reserve.Close)
+	e.names = cluster.NewCaller(e.tr, kindName)
+	e.cancels = append(e.cancels, e.locate.Close, e.reserve.Close, e.names.Close,
+		cluster.Serve(e.tr, kindName, e.onLocateName))
 	events, cancel := e.mem.Subscribe()
 	e.cancels = append(e.cancels, cancel)
 	e.wg.Add(1)
@@ -114,8 +130,14 @@ func (e *Engine) Start() {
 	e.node.SetClusterHooks(e)
 }
 
-// Close unsubscribes; tasks still forwarded fail.
+// Close unsubscribes; tasks still forwarded fail. It is safe to call
+// more than once.
 func (e *Engine) Close() {
+	first := false
+	e.closeOnce.Do(func() { first = true })
+	if !first {
+		return
+	}
 	for _, c := range e.cancels {
 		c()
 	}
@@ -585,4 +607,231 @@ func (e *Engine) ReleasePG(ctx context.Context, node, id string) {
 			e.log.Warn("cannot release placement group bundles", "node", node, "pg", id, "err", err)
 		}
 	})
+}
+
+// objFetch is one FetchObject waiting for its peers' answers.
+type objFetch struct {
+	id        grt.ObjectID
+	remaining int // peers that have not answered
+	done      func(*grt.Fetched, *grt.ErrorInfo)
+}
+
+// objRecv is an object arriving in chunks, written straight into its
+// destination (a store file for a large object).
+type objRecv struct {
+	f   *grt.Fetched
+	off int
+	err *grt.ErrorInfo // the destination could not be made: drop the chunks
+}
+
+// fetchTimeout bounds a fetch whose peers do not all answer (one died).
+const fetchTimeout = 2 * time.Minute
+
+// FetchObject implements grt.ClusterHooks: it asks every live peer at
+// once; the one that has the object streams it back (in chunks, over the
+// bulk lane, from its store's mapping into ours), the others say no.
+func (e *Engine) FetchObject(ctx context.Context, id grt.ObjectID, done func(*grt.Fetched, *grt.ErrorInfo)) {
+	peers := e.livePeers()
+	if len(peers) == 0 {
+		go done(nil, lostObject(id, "no peer to fetch it from"))
+		return
+	}
+	rid := e.nextID.Add(1)
+	e.mu.Lock()
+	e.objWait[rid] = &objFetch{id: id, remaining: len(peers), done: done}
+	e.mu.Unlock()
+	time.AfterFunc(fetchTimeout, func() {
+		if f := e.takeFetch(rid); f != nil {
+			f.done(nil, lostObject(id, "no peer answered within "+fetchTimeout.String()))
+		}
+	})
+	for _, p := range peers {
+		go func() {
+			err := e.tr.Send(context.WithoutCancel(ctx), p, cluster.Frame{Kind: kindObjGet, ID: rid, Last: true, Payload: id[:]})
+			if err != nil {
+				e.objNotHere(rid)
+			}
+		}()
+	}
+}
+
+func lostObject(id grt.ObjectID, why string) *grt.ErrorInfo {
+	return &grt.ErrorInfo{Kind: grt.ErrKindObjectLost, ObjectID: id, Message: why}
+}
+
+func (e *Engine) takeFetch(rid uint64) *objFetch {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f := e.objWait[rid]
+	delete(e.objWait, rid)
+	return f
+}
+
+// objNotHere records a peer's "not here"; the last one fails the fetch.
+func (e *Engine) objNotHere(rid uint64) {
+	e.mu.Lock()
+	f := e.objWait[rid]
+	if f == nil {
+		e.mu.Unlock()
+		return
+	}
+	if f.remaining--; f.remaining > 0 {
+		e.mu.Unlock()
+		return
+	}
+	delete(e.objWait, rid)
+	e.mu.Unlock()
+	f.done(nil, lostObject(f.id, "no node has the object"))
+}
+
+// onObjGet serves a peer's fetch: the object's bytes go out from this
+// node's mapping, pinned until sent.
+func (e *Engine) onObjGet(_ context.Context, f cluster.Frame) {
+	var id grt.ObjectID
+	if len(f.Payload) != len(id) {
+		return
+	}
+	copy(id[:], f.Payload)
+	from, rid := f.From, f.ID
+	served := e.node.ServeObject(from, id, func(data []byte, release func(), ei *grt.ErrorInfo) {
+		var err error
+		if ei != nil {
+			err = e.sendPayload(context.Background(), from, kindObjErr, rid, grt.EncodeResults(nil, ei))
+		} else {
+			err = e.sendPayload(context.Background(), from, kindObj, rid, data)
+		}
+		if release != nil {
+			release()
+		}
+		if err != nil {
+			e.log.Warn("cannot send an object", "to", from, "err", err)
+		}
+	})
+	if !served {
+		go func() {
+			_ = e.tr.Send(context.Background(), from, cluster.Frame{Kind: kindObjNo, ID: rid, Last: true})
+		}()
+	}
+}
+
+// onObjChunk writes an arriving object into its destination.
+func (e *Engine) onObjChunk(_ context.Context, fr cluster.Frame) {
+	k := chunkKey{fr.From, fr.Kind, fr.ID}
+	if fr.Chunk == 0 {
+		if len(fr.Payload) != 8 {
+			return
+		}
+		size := binary.LittleEndian.Uint64(fr.Payload)
+		e.mu.Lock()
+		w := e.objWait[fr.ID]
+		e.mu.Unlock()
+		if w == nil || size > maxPayload {
+			return
+		}
+		r := &objRecv{}
+		f, err := e.node.FetchBuffer(w.id, int64(size))
+		if err != nil {
+			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, ObjectID: w.id, Message: err.Error()}
+		}
+		r.f = f
+		if fr.Last {
+			e.objDone(fr.ID, r)
+			return
+		}
+		e.mu.Lock()
+		e.objRecv[k] = r
+		e.mu.Unlock()
+		return
+	}
+	e.mu.Lock()
+	r := e.objRecv[k]
+	if fr.Last {
+		delete(e.objRecv, k)
+	}
+	e.mu.Unlock()
+	if r == nil {
+		return
+	}
+	if r.err == nil {
+		if r.off+len(fr.Payload) > len(r.f.Buf) {
+			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object larger than announced"}
+		} else {
+			r.off += copy(r.f.Buf[r.off:], fr.Payload)
+		}
+	}
+	if fr.Last {
+		if r.err == nil && r.off != len(r.f.Buf) {
+			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object shorter than announced"}
+		}
+		e.objDone(fr.ID, r)
+	}
+}
+
+// objDone hands a received object (or its failure) to its fetch.
+func (e *Engine) objDone(rid uint64, r *objRecv) {
+	f := e.takeFetch(rid)
+	if f == nil || r.err != nil {
+		r.f.Abort()
+		if f != nil {
+			f.done(nil, r.err)
+		}
+		return
+	}
+	f.done(r.f, nil)
+}
+
+func (e *Engine) onObjErr(_ string, rid uint64, payload []byte) {
+	f := e.takeFetch(rid)
+	if f == nil {
+		return
+	}
+	_, ei, err := grt.DecodeResults(payload)
+	if err != nil || ei == nil {
+		ei = &grt.ErrorInfo{Kind: grt.ErrKindSystem, ObjectID: f.id, Message: fmt.Sprintf("bad object error reply: %v", err)}
+	}
+	f.done(nil, ei)
+}
+
+// LocateNamedActor implements grt.ClusterHooks: every live peer is asked
+// at once, and the first that holds a live actor of that name answers.
+// Names are not reserved cluster-wide: two nodes can each create an actor
+// of the same name, and then either may answer.
+func (e *Engine) LocateNamedActor(ctx context.Context, name string, done func(string, grt.ActorID, string, error)) {
+	peers := e.livePeers()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		type hit struct {
+			node  string
+			reply []byte
+		}
+		found := make(chan hit, len(peers))
+		var wg sync.WaitGroup
+		for _, p := range peers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if b, err := e.names.Call(ctx, p, []byte(name)); err == nil && len(b) >= 16 {
+					found <- hit{p, b}
+				}
+			}()
+		}
+		go func() { wg.Wait(); close(found) }()
+		h, ok := <-found
+		if !ok {
+			done("", grt.ActorID{}, "", fmt.Errorf("asked %d peers for actor %q: %w", len(peers), name, errActorNotFound))
+			return
+		}
+		var id grt.ActorID
+		copy(id[:], h.reply)
+		done(h.node, id, string(h.reply[16:]), nil)
+	}()
+}
+
+func (e *Engine) onLocateName(_ context.Context, _ string, payload []byte) ([]byte, error) {
+	id, class, ok := e.node.NamedActor(string(payload))
+	if !ok {
+		return nil, errActorNotFound
+	}
+	return append(id[:], class...), nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -114,6 +115,7 @@ func newPair(tb testing.TB) *pair {
 	p := &pair{ctx: goray.WithRuntime(ctx, rt), a: a, b: b, bDir: bDir, idA: a.ID(), idB: b.ID()}
 	p.close = func() {
 		ea.Close()
+		ea.Close() // idempotent
 		eb.Close()
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
@@ -300,6 +302,26 @@ func TestActorOnThePeer(t *testing.T) {
 			t.Fatalf("call %d returned %q, want %q (all: %v)", i, g, want, got)
 		}
 	}
+	// A named actor created by B's own client is found from A by name,
+	// called, and killed from A.
+	if _, err := p.b.LocalClient().CreateActor(ctx, &grt.TaskSpec{Kind: grt.KindActorCreate, Func: "remote_test.tally",
+		Name: "b-tally", MaxConcurrency: 1, Resources: map[string]float64{"CPU": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	hb, err := goray.GetActor[tally](ctx, "b-tally")
+	if err != nil {
+		t.Fatalf("GetActor of B's named actor from A: %v", err)
+	}
+	if r, err := goray.Call[string](ctx, hb, "Add", 5).Get(ctx); err != nil || r != "5@"+p.idB {
+		t.Fatalf("call of B's named actor from A: %q, %v", r, err)
+	}
+	if err := goray.Kill(ctx, hb, true); err != nil {
+		t.Fatalf("Kill from A: %v", err)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() bool { _, _, ok := p.b.NamedActor("b-tally"); return !ok }, "B's named actor killed")
+	if _, err := goray.GetActor[tally](ctx, "nobody"); !errors.Is(err, goray.ErrActorNotFound) {
+		t.Fatalf("GetActor of an unknown name: %v, want ErrActorNotFound", err)
+	}
 }
 
 // A STRICT_SPREAD group of two bundles takes one bundle on each node of
@@ -348,4 +370,139 @@ func TestPlacementGroupAcrossNodes(t *testing.T) {
 		_, avail, err := p.b.LocalClient().ClusterResources(ctx)
 		return err == nil && avail["CPU"] == 2
 	}, "B's CPUs back after the group is removed")
+}
+
+// sumNested gets objects whose refs it received inside a value: they live
+// on the driver's node, so a task on B fetches them.
+var sumNested = goray.Register[string]("remote_test.sumNested", func(ctx context.Context, refs []goray.ObjectRef[[]byte]) (string, error) {
+	h := sha256.New()
+	for _, r := range refs {
+		b, err := r.Get(ctx)
+		if err != nil {
+			return "", err
+		}
+		h.Write(b)
+	}
+	return goray.NodeID(ctx) + ":" + hex.EncodeToString(h.Sum(nil)), nil
+})
+
+// Refs nested in an argument reach a task on B, which pulls their objects
+// from A in chunks; the 20 MiB one arrives byte-identical.
+func TestNestedRefsArePulledFromTheOwner(t *testing.T) {
+	p := newPair(t)
+	ctx := p.ctx
+	big := make([]byte, 20<<20)
+	for i := range big {
+		big[i] = byte(i*7 + i>>13)
+	}
+	small := []byte("small object")
+	rb, err := goray.Put(ctx, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := goray.Put(ctx, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	h.Write(big)
+	h.Write(small)
+	want := p.idB + ":" + hex.EncodeToString(h.Sum(nil))
+	got, err := sumNested.Options(goray.Strategy(goray.NodeAffinity(p.idB, false))).Remote(ctx, []goray.ObjectRef[[]byte]{rb, rs}).Get(ctx)
+	if err != nil || got != want {
+		t.Fatalf("nested refs on B: %q, %v; want %q", got, err, want)
+	}
+	if c := p.a.ObjectCopies(rb.ID()); len(c) != 1 || c[0] != p.idB {
+		t.Errorf("A's record of the big object's copies: %v, want [%s]", c, p.idB)
+	}
+}
+
+// lenNested gets the object behind a nested ref and returns its length.
+var lenNested = goray.Register[int]("remote_test.lenNested", func(ctx context.Context, refs []goray.ObjectRef[[]byte]) (int, error) {
+	b, err := refs[0].Get(ctx)
+	return len(b), err
+})
+
+// BenchmarkRemoteObjectPull: a task on B gets a fresh 64 MiB object that
+// lives on A (pulled in 5 MiB chunks over the bulk lane into B's store,
+// then mapped by B's worker); the Put on A is not timed. Compare its MB/s
+// with BenchmarkRawTCPLoopback in runtime/cluster.
+func BenchmarkRemoteObjectPull(b *testing.B) {
+	p := newPair(b)
+	f := lenNested.Options(goray.Strategy(goray.NodeAffinity(p.idB, false)))
+	const size = 64 << 20
+	payload := make([]byte, size)
+	if _, err := f.Remote(p.ctx, []goray.ObjectRef[[]byte]{mustPut(b, p.ctx, payload[:1])}).Get(p.ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ref := mustPut(b, p.ctx, payload)
+		b.StartTimer()
+		if n, err := f.Remote(p.ctx, []goray.ObjectRef[[]byte]{ref}).Get(p.ctx); err != nil || n != size {
+			b.Fatal(n, err)
+		}
+		ref.Release()
+	}
+}
+
+func mustPut(tb testing.TB, ctx context.Context, v []byte) goray.ObjectRef[[]byte] {
+	tb.Helper()
+	r, err := goray.Put(ctx, v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// BenchmarkRemoteGet is the object transfer alone: B's client gets a fresh
+// 64 MiB object that lives on A (pulled into B's store and mapped, not
+// decoded). The Put on A is not timed.
+func BenchmarkRemoteGet(b *testing.B) {
+	p := newPair(b)
+	cb := p.b.LocalClient()
+	const size = 64 << 20
+	payload := make([]byte, size)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ref := mustPut(b, p.ctx, payload)
+		b.StartTimer()
+		vs, err := cb.Get(p.ctx, []grt.ObjectID{ref.ID()})
+		if err != nil || vs[0].Err != nil || len(vs[0].Data) < size {
+			b.Fatal(err, vs[0].Err, len(vs[0].Data))
+		}
+		vs[0].Release()
+		ref.Release()
+	}
+}
+
+var napWhere = goray.Register[string]("remote_test.napWhere", func(ctx context.Context, ms int) string {
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+	return goray.NodeID(ctx)
+})
+
+// With the default (hybrid) strategy a burst larger than the driver's node
+// spills over to the peer: A has one CPU, B two.
+func TestDefaultStrategySpillsOver(t *testing.T) {
+	p := newPair(t)
+	ctx := p.ctx
+	refs := make([]goray.ObjectRef[string], 6)
+	for i := range refs {
+		refs[i] = napWhere.Remote(ctx, 200)
+	}
+	nodes, err := goray.Get(ctx, refs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, n := range nodes {
+		count[n]++
+	}
+	if count[p.idA] == 0 || count[p.idB] == 0 {
+		t.Fatalf("tasks per node: %v; want some on each of A %s and B %s", count, p.idA, p.idB)
+	}
 }

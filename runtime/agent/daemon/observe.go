@@ -368,7 +368,6 @@ func (o *observer) follow(j jobs.Info) {
 // for a run seen running, counts its env steps.
 func (o *observer) readResults(job, trial, metric string, tl *tailer, sc *stepCounter, count bool) {
 	lines, err := tl.next()
-	o.log.Info("DEBUG read", "path", tl.path, "lines", len(lines), "err", err)
 	if err != nil {
 		o.log.Debug("training results", "job", job, "err", err)
 		return

@@ -46,6 +46,17 @@ var callFrom = goray.Register[string]("fanout.callFrom", func(ctx context.Contex
 	return goray.NodeID(ctx) + ">" + r, err
 })
 
+// pullSum gets the object behind a nested ref (which lives on the
+// driver's node) and returns where it ran and the object's sha256.
+var pullSum = goray.Register[string]("fanout.pullSum", func(ctx context.Context, refs []goray.ObjectRef[[]byte]) (string, error) {
+	b, err := refs[0].Get(ctx)
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(b)
+	return goray.NodeID(ctx) + ":" + hex.EncodeToString(s[:]), nil
+})
+
 func main() {
 	goray.MaybeRunWorker()
 	if err := run(); err != nil {
@@ -103,6 +114,25 @@ func run() error {
 		fmt.Println("big_result", res)
 		fmt.Println("big_want", hex.EncodeToString(want[:]))
 		fmt.Println("big_seconds", time.Since(t0).Seconds())
+		// A 64 MiB object put here, reached by a task on the target node
+		// through a ref nested in its argument: pulled from this node.
+		big64 := make([]byte, 64<<20)
+		for i := range big64 {
+			big64[i] = byte(i*13 + i>>11)
+		}
+		want64 := sha256.Sum256(big64)
+		ref, err := goray.Put(ctx, big64)
+		if err != nil {
+			return fmt.Errorf("put 64 MiB: %w", err)
+		}
+		t0 = time.Now()
+		res, err = pullSum.Options(goray.Strategy(goray.NodeAffinity(target, false))).Remote(ctx, []goray.ObjectRef[[]byte]{ref}).Get(ctx)
+		if err != nil {
+			return fmt.Errorf("pull 64 MiB: %w", err)
+		}
+		fmt.Println("pull_result", res)
+		fmt.Println("pull_want", hex.EncodeToString(want64[:]))
+		fmt.Println("pull_seconds", time.Since(t0).Seconds())
 	}
 	// STRICT_SPREAD: three bundles on three nodes; four cannot be placed
 	// and the group waits.

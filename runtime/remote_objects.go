@@ -1,0 +1,163 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/goray/goray/runtime/objectstore"
+)
+
+// Objects across nodes.
+//
+// A task's arguments travel with it (ClusterHooks.Forward inlines them),
+// but a ref nested in a value, or passed along by a task that ran
+// elsewhere, can name an object this node has never seen. When a task
+// argument or a Get names such an object, the node records a placeholder
+// and asks its peers for it (ClusterHooks.FetchObject); the node that has
+// it streams it back in chunks, and the copy becomes an ordinary object
+// here (inline or in the store), which is what wakes the waiters. The
+// serving node remembers where it sent copies (ObjectCopies).
+//
+// A fetched copy is a cache: the fetch holds it for fetchedLinger after it
+// arrived (long enough for the waiting reader to map it), then it lives as
+// long as local references to it, and a later reader fetches it again.
+
+// fetchHolder holds objects while they are fetched from a peer.
+const fetchHolder = objectstore.HolderID("fetch")
+
+// fetchedLinger is how long a fetched copy outlives its fetch.
+const fetchedLinger = 2 * time.Second
+
+// Fetched is the destination of an object arriving from a peer: a file
+// in the store for a large object (so that the bytes are copied once,
+// from the socket into the mapped file), a plain buffer otherwise. The
+// hooks fill Buf completely and hand it to FetchObject's done.
+type Fetched struct {
+	Buf []byte
+	w   *objectstore.Writer
+}
+
+// Abort discards a destination that will not be handed over.
+func (f *Fetched) Abort() {
+	if f != nil && f.w != nil {
+		f.w.Abort()
+	}
+}
+
+// FetchBuffer returns the destination for object id of size bytes.
+func (n *Node) FetchBuffer(id ObjectID, size int64) (*Fetched, error) {
+	if !n.isLarge(int(size)) {
+		return &Fetched{Buf: make([]byte, size)}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeWriteTimeout)
+	defer cancel()
+	w, err := n.store.Create(ctx, id, size)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: store fetched object %s: %w", id, err)
+	}
+	return &Fetched{Buf: w.Bytes(), w: w}, nil
+}
+
+// remoteObjectLocked starts fetching id from the peers and returns its
+// placeholder, or nil on a node without peers.
+func (n *Node) remoteObjectLocked(id ObjectID) *object {
+	if n.hooks == nil || n.stopped {
+		return nil
+	}
+	o := &object{fetching: true}
+	n.objects[id] = o
+	n.refs.AddLocal(id, fetchHolder)
+	n.hooks.FetchObject(context.Background(), id, func(f *Fetched, e *ErrorInfo) {
+		stored := false
+		if e == nil && f.w != nil {
+			if err := f.w.Seal(); err != nil {
+				e = &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()}
+			} else {
+				stored = true
+			}
+		}
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.objects[id] != o || o.ready {
+			if stored {
+				_ = n.store.Delete(id)
+			}
+			return
+		}
+		o.fetching = false
+		switch {
+		case e != nil:
+			o.err = e
+		case stored:
+			o.inStore, o.size = true, int64(len(f.Buf))
+		default:
+			o.data, o.size = f.Buf, int64(len(f.Buf))
+		}
+		n.readyLocked(id, o)
+		time.AfterFunc(fetchedLinger, func() {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			if !n.stopped {
+				n.freeLocked(n.refs.RemoveLocal(id, fetchHolder))
+			}
+		})
+	})
+	return o
+}
+
+// ServeObject sends object id to peer if this node has it, waiting for it
+// if it is still being computed: done gets its bytes (a store object's
+// mapped file, pinned until release is called; release may be nil) or its
+// error, once, from another goroutine. It reports false if the node does
+// not have it (or is itself fetching it, so that nodes never ask each
+// other in a circle).
+func (n *Node) ServeObject(peer string, id ObjectID, done func(data []byte, release func(), e *ErrorInfo)) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	o := n.objects[id]
+	if n.stopped || o == nil || o.fetching {
+		return false
+	}
+	if !slices.Contains(o.copies, peer) {
+		o.copies = append(o.copies, peer)
+	}
+	s := n.newSessionLocked()
+	s.sameHost = true // a store object's reply names its file: it is pinned and sent from the mapping
+	answered := false
+	s.sink = func(m *msg) {
+		if m.t != mObject || m.n != 0 || answered {
+			return
+		}
+		answered = true
+		go func() {
+			n.mu.Lock()
+			s.closed = true
+			delete(n.sessions, s)
+			n.mu.Unlock()
+			if m.err != nil || m.str == "" {
+				done(m.data, nil, m.err)
+				return
+			}
+			obj, err := n.store.Get(context.Background(), id)
+			if err != nil {
+				done(nil, nil, lostInfo(id, err.Error()))
+				return
+			}
+			done(obj.Bytes(), obj.Release, nil)
+		}()
+	}
+	n.getLocked(s, 1, []ObjectID{id}, true, false)
+	return true
+}
+
+// ObjectCopies lists the peers this node sent copies of object id to.
+func (n *Node) ObjectCopies(id ObjectID) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if o := n.objects[id]; o != nil {
+		return slices.Clone(o.copies)
+	}
+	return nil
+}
