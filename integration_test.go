@@ -957,3 +957,33 @@ func TestCancelIsRecursive(t *testing.T) {
 		return err == nil
 	})
 }
+
+// TestDriverGoneCancelsItsTasks: when a driver's connection closes (its job
+// was stopped or its process died), its unfinished tasks are cancelled and
+// their CPUs come back, even for a task that ignores its context.
+func TestDriverGoneCancelsItsTasks(t *testing.T) {
+	ctx, rt := initRT(t, goray.Config{})
+	dir := t.TempDir()
+	other, err := goray.Init(ctx, goray.Config{Address: "unix://" + rt.Node().SocketPath()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	octx := goray.WithRuntime(ctx, other)
+	sleepCtx.Remote(octx, 600_000) // honours ctx
+	spin.Remote(octx, dir)         // ignores ctx: only a kill stops it
+	freeCPU := func() float64 {
+		_, avail, err := goray.ClusterResources(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return avail["CPU"]
+	}
+	waitFor(t, 20*time.Second, "both tasks running", func() bool { return freeCPU() == 0 })
+	if err := other.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "CPUs freed after the driver left", func() bool { return freeCPU() == 2 })
+	if v, err := square.Remote(ctx, 7).Get(ctx); err != nil || v != 49 {
+		t.Fatalf("node unusable after the driver left: %v %v", v, err)
+	}
+}

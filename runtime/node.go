@@ -475,5 +475,17 @@ func (n *Node) sessionClosed(s *session) {
 			n.killActorLocked(a, true, "owner exited")
 		}
 	}
+	if s.worker == nil {
+		// A driver that goes away (its job stopped, its process killed)
+		// takes its unfinished tasks with it: nobody can Get their
+		// results, and their CPUs belong to the jobs that remain. A
+		// worker's session is left alone, since its tasks are retried or
+		// resubmitted by their own owners.
+		for _, t := range n.tasks {
+			if t.owner == s && t.state != tDone && !t.cancelled {
+				n.cancelTaskLocked(t, true)
+			}
+		}
+	}
 	n.freeLocked(n.refs.HolderDied(s.holder))
 }

@@ -176,6 +176,15 @@ func TestTasksCrossARealTransport(t *testing.T) {
 	if _, err := failer.Options(onB, goray.MaxRetries(0)).Remote(ctx).Get(ctx); err == nil {
 		t.Fatal("failing task on B succeeded")
 	}
+	// Every forwarded task has finished, so B has all its CPUs back.
+	freeOnB := func() float64 {
+		_, avail, err := p.b.LocalClient().ClusterResources(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return avail["CPU"]
+	}
+	testutil.WaitFor(t, 10*time.Second, func() bool { return freeOnB() == 2 }, "B's CPUs free after its forwarded tasks")
 }
 
 // BenchmarkRemoteTaskLatency: one no-op task at a time on the other node,
