@@ -271,9 +271,20 @@ func (n *Node) placeActorRemoteLocked(a *actorEntry) bool {
 	if target == "" {
 		return false
 	}
+	n.forwardActorLocked(a, target, a.spec)
+	return true
+}
+
+// forwardActorLocked creates actor a on peer target from spec (a's own,
+// or a copy naming the bundle as the peer holds it) and from then on
+// forwards its calls there.
+func (n *Node) forwardActorLocked(a *actorEntry, target string, spec *TaskSpec) {
+	orig := a.create.spec
+	a.create.spec = spec
 	fm, ok := n.forwardMessageLocked(a.create)
+	a.create.spec = orig
 	if !ok {
-		return true // the actor died of a failed argument
+		return // the actor died of a failed argument
 	}
 	a.remote, a.placed, a.state, a.proxy = target, true, aAlive, true
 	a.create.state = tDone
@@ -287,7 +298,6 @@ func (n *Node) placeActorRemoteLocked(a *actorEntry) bool {
 		n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindActorDied, Task: a.spec.Func, Message: "creating the actor on node " + target + " failed", Cause: e})
 	})
 	n.pumpActorLocked(a)
-	return true
 }
 
 // actorProxyLocked records an actor this node does not know (a handle
@@ -335,11 +345,23 @@ func (n *Node) actorNodeDiedLocked(a *actorEntry, node string, cause *ErrorInfo)
 func (n *Node) PeerGone(node string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	// Bundles first, so that actors restarting below find them re-placed
+	// or wait for them.
+	n.pgPeerGoneLocked(node)
 	for _, a := range n.actors {
 		if a.proxy && a.remote == node {
 			n.actorNodeDiedLocked(a, node, &ErrorInfo{Kind: ErrKindActorDied, Task: a.spec.Func, Message: "the actor's node " + node + " died"})
 		}
 	}
+}
+
+// PeersChanged tells the node that the set of peers work may be placed on
+// changed (one became reachable again, or joined): actors and placement
+// groups waiting for room try again.
+func (n *Node) PeersChanged() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.scheduleLocked()
 }
 
 // locateActorLocked asks the peers where proxy a's actor lives.

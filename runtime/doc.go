@@ -47,7 +47,13 @@
 //     (nested in a value) is fetched from the peer that has it
 //     (remote_objects.go); the owner records its copies.
 //   - Placement groups span nodes: the owner reserves peers' bundles
-//     first and commits only when all said yes (pg_cluster.go).
+//     first and commits only when all said yes (pg_cluster.go). A task or
+//     an actor scheduled into a bundle runs where the bundle lives and
+//     takes its resources out of the bundle, not out of the node. When a
+//     node dies, the owner places the bundles it held again on the live
+//     nodes (Ray's rescheduling of a dead node's bundles); actors that
+//     lived in them restart (MaxRestarts) or are recreated by their
+//     caller once their bundle is placed again.
 //
 // # Programs
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,11 +16,15 @@ import (
 // wire encoding, as runtime/remote does over the cluster transport.
 type peerHooks struct {
 	peer *Node
-	self *Node      // the node these hooks are installed in
-	fail *ErrorInfo // if set, the first forward fails with it (a dead node)
+	self *Node       // the node these hooks are installed in
+	fail *ErrorInfo  // if set, the first forward fails with it (a dead node)
+	gone atomic.Bool // the peer is no longer a live member
 }
 
 func (h *peerHooks) Peers() []task.NodeView {
+	if h.gone.Load() {
+		return nil
+	}
 	return []task.NodeView{{ID: h.peer.ID(), Total: task.Resources{"CPU": 4}, Available: task.Resources{"CPU": 4}, Alive: true}}
 }
 

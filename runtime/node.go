@@ -164,7 +164,8 @@ type Node struct {
 	startingBin map[string]int // per binary: worker processes started but not yet connected
 
 	// Placement groups across nodes (pg_cluster.go).
-	pgLocal     map[string][]int              // per group: each bundle's index in its node's table
+	pgLocal     map[string][]bundleRef        // per group: where each bundle lives in its node's table
+	pgGen       uint64                        // numbers the reservations of re-placed bundles
 	pgReserving map[string]bool               // groups waiting for their peers' reservations
 	pgRetry     map[string]bool               // groups with a placement retry scheduled
 	pgHosted    map[string]string             // bundles this node holds for a peer's group: id → owner node
@@ -225,7 +226,7 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 		binDir:   cfg.BinaryCacheDir,
 
 		startingBin: map[string]int{},
-		pgLocal:     map[string][]int{},
+		pgLocal:     map[string][]bundleRef{},
 		pgReserving: map[string]bool{},
 		pgRetry:     map[string]bool{},
 		pgHosted:    map[string]string{},

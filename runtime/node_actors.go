@@ -20,20 +20,24 @@ const (
 // dedicated worker and the calls queued for it in arrival order (which
 // keeps each caller's submission order).
 type actorEntry struct {
-	id        ActorID
-	spec      *TaskSpec
-	create    *taskEntry
-	owner     *session
-	bin       string // worker pool of the creator's program
-	state     actorState
-	worker    *workerProc
-	restarts  int // left; -1 forever
-	queue     []*taskEntry
-	holds     map[string]float64 // resources held while alive
-	placed    bool
-	noRestart bool
-	cause     *ErrorInfo
-	waitPlace bool // queued in pendingActors
+	id       ActorID
+	spec     *TaskSpec
+	create   *taskEntry
+	owner    *session
+	bin      string // worker pool of the creator's program
+	state    actorState
+	worker   *workerProc
+	restarts int // left; -1 forever
+	queue    []*taskEntry
+	holds    map[string]float64 // resources held while alive
+	// holdsPG: holds came out of bundle holdsBundle of this placement
+	// group (as this node's table names it), not out of the node.
+	holdsPG     string
+	holdsBundle int
+	placed      bool
+	noRestart   bool
+	cause       *ErrorInfo
+	waitPlace   bool // queued in pendingActors
 	// proxy: the actor lives on node remote ("" while it is being
 	// located); this entry forwards its calls there in arrival order.
 	proxy  bool
@@ -72,6 +76,10 @@ func (n *Node) placeActorLocked(a *actorEntry) {
 	if a.state == aDead || a.placed {
 		return
 	}
+	if a.spec.Strategy.Kind == StrategyPlacementGroup {
+		n.placeActorInBundleLocked(a)
+		return
+	}
 	if n.hooks != nil && !a.owner.forwarded && n.placeActorRemoteLocked(a) {
 		return
 	}
@@ -97,6 +105,13 @@ func (n *Node) placeActorLocked(a *actorEntry) {
 		a.holds = need
 		addRes(n.avail, need, -1)
 	}
+	n.launchActorLocked(a)
+}
+
+// launchActorLocked starts the placed actor a's constructor in an idle
+// worker of its program, or in a new one.
+func (n *Node) launchActorLocked(a *actorEntry) {
+	a.placed = true
 	a.create.state = tWaiting
 	if i := n.idleIndexLocked(a.bin); i >= 0 {
 		w := n.takeIdleLocked(i)
@@ -250,7 +265,11 @@ func (n *Node) actorDiedLocked(a *actorEntry, cause *ErrorInfo) {
 		a.waitPlace = false
 		n.waitingActors--
 	}
-	if a.holds != nil {
+	if a.holdsPG != "" {
+		// The group may be gone already (removed, or its owner died).
+		_ = n.pgs.Release(a.holdsPG, a.holdsBundle, task.Resources(a.holds))
+		a.holdsPG, a.holds = "", nil
+	} else if a.holds != nil {
 		addRes(n.avail, a.holds, 1)
 		a.holds = nil
 	}

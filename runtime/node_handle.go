@@ -237,7 +237,7 @@ func (n *Node) nodeViewLocked() []task.NodeView {
 
 // tryPlacePGLocked commits the group if it fits now.
 func (n *Node) tryPlacePGLocked(id string) *ErrorInfo {
-	if st, ok := n.pgs.State(id); !ok || st != task.PGPending {
+	if !n.pgPlacingLocked(id) {
 		return nil
 	}
 	if n.hooks != nil && n.tryPlacePGClusterLocked(id) {
@@ -248,6 +248,12 @@ func (n *Node) tryPlacePGLocked(id string) *ErrorInfo {
 	case task.Infeasible:
 		return &ErrorInfo{Kind: ErrKindInfeasible, Message: "placement group infeasible: " + reason}
 	case task.Schedule:
+		local := n.pgLocal[id]
+		for i := range local {
+			if b, err := n.pgs.Bundle(id, i); err == nil && b.Node == "" {
+				local[i] = bundleRef{pg: id, idx: i} // re-placed here
+			}
+		}
 		reserve, err := n.pgs.Commit(id, assign)
 		if err != nil {
 			return &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()}
@@ -282,7 +288,7 @@ func (n *Node) pgReadyLocked(s *session, req uint64, id string) {
 }
 
 func (n *Node) removePGLocked(id string) *ErrorInfo {
-	if st, ok := n.pgs.State(id); ok && st == task.PGPending {
+	if n.pgPlacingLocked(id) {
 		n.waitingPGs--
 	}
 	n.releaseRemoteBundlesLocked(id)

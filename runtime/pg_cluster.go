@@ -29,15 +29,38 @@ import (
 // A task scheduled into bundle i runs where bundle i lives: the owner
 // forwards it to that node naming the peer's own index for the bundle.
 // A task for any bundle (-1) runs in one of the owner's own bundles if it
-// has one, else in the first peer's.
+// has one, else in the first peer's. Actors go the same way
+// (placeActorInBundleLocked) and hold their resources out of the bundle.
+//
+// When a peer dies, the bundles it held are unplaced (the group is
+// RESCHEDULING) and placed again over the live nodes with the same
+// two-phase reservation, under a new reservation ID, since a surviving
+// peer may already hold other bundles of the group under its own ID.
+// Actors in those bundles wait until then.
 
 // pgRetryDelay spaces placement attempts of a pending group; peers'
 // availability changes do not wake the owner otherwise.
 const pgRetryDelay = 300 * time.Millisecond
 
-// tryPlacePGClusterLocked places group id over the cluster. It reports
-// false if the local path should handle it (no peers, or every bundle
-// goes here).
+// bundleRef names where one bundle of a group lives in its node's
+// PGTable: the ID the node holds it under (the group's own ID, or a
+// reservation ID for bundles re-placed after their node died, since a
+// node may then hold two reservations of one group) and its index there.
+type bundleRef struct {
+	pg  string
+	idx int
+}
+
+// pgPlacingLocked reports whether group id waits for placement: never
+// placed yet, or some bundles lost with their node.
+func (n *Node) pgPlacingLocked(id string) bool {
+	st, ok := n.pgs.State(id)
+	return ok && (st == task.PGPending || st == task.PGRescheduling)
+}
+
+// tryPlacePGClusterLocked places group id (all its bundles while pending,
+// the lost ones while rescheduling) over the cluster. It reports false if
+// the local path should handle it (no peers).
 func (n *Node) tryPlacePGClusterLocked(id string) bool {
 	if n.pgReserving[id] {
 		return true
@@ -51,14 +74,25 @@ func (n *Node) tryPlacePGClusterLocked(id string) bool {
 		n.retryPGLaterLocked(id)
 		return true
 	}
+	fresh := make([]bool, len(assign))
 	perPeer := map[string][]int{}
 	for i, node := range assign {
-		if node != n.id {
-			perPeer[node] = append(perPeer[node], i)
+		if b, err := n.pgs.Bundle(id, i); err == nil && b.Node == "" {
+			fresh[i] = true
+			if node != n.id {
+				perPeer[node] = append(perPeer[node], i)
+			}
 		}
 	}
+	hosted := id
+	if st, _ := n.pgs.State(id); st == task.PGRescheduling {
+		// The peer may still hold this group's other bundles under id.
+		n.pgGen++
+		hosted = fmt.Sprintf("%s~%d", id, n.pgGen)
+	}
 	if len(perPeer) == 0 {
-		return false
+		n.finishPGReserveLocked(id, hosted, assign, fresh, perPeer, nil, false)
+		return true
 	}
 	n.pgReserving[id] = true
 	pending := len(perPeer)
@@ -70,12 +104,12 @@ func (n *Node) tryPlacePGClusterLocked(id string) bool {
 			b, _ := n.pgs.Bundle(id, i)
 			bundles[j] = map[string]float64(b.Total)
 		}
-		n.hooks.ReservePG(context.Background(), node, id, bundles, func(err error) {
+		n.hooks.ReservePG(context.Background(), node, hosted, bundles, func(err error) {
 			n.mu.Lock()
 			defer n.mu.Unlock()
 			if err != nil {
 				failed = true
-				n.log.Debug("peer refused placement group bundles", "pg", id, "node", node, "err", err)
+				n.log.Debug("peer refused placement group bundles", "pg", hosted, "node", node, "err", err)
 			} else {
 				reserved = append(reserved, node)
 			}
@@ -83,23 +117,23 @@ func (n *Node) tryPlacePGClusterLocked(id string) bool {
 				return
 			}
 			delete(n.pgReserving, id)
-			n.finishPGReserveLocked(id, assign, perPeer, reserved, failed)
+			n.finishPGReserveLocked(id, hosted, assign, fresh, perPeer, reserved, failed)
 		})
 	}
 	return true
 }
 
-// finishPGReserveLocked commits group id once every peer has answered, or
-// rolls the reservations back.
-func (n *Node) finishPGReserveLocked(id string, assign []string, perPeer map[string][]int, reserved []string, failed bool) {
-	st, ok := n.pgs.State(id)
-	if n.stopped || !ok || st != task.PGPending {
+// finishPGReserveLocked commits group id's fresh bundles once every peer
+// has answered, or rolls the reservations (held under hosted) back.
+func (n *Node) finishPGReserveLocked(id, hosted string, assign []string, fresh []bool, perPeer map[string][]int, reserved []string, failed bool) {
+	placing := n.pgPlacingLocked(id)
+	if n.stopped || !placing {
 		failed = true // removed while reserving
 	}
 	if !failed {
 		var mine task.Resources
 		for i, node := range assign {
-			if node == n.id {
+			if node == n.id && fresh[i] {
 				b, _ := n.pgs.Bundle(id, i)
 				mine = mine.Add(b.Total)
 			}
@@ -108,9 +142,9 @@ func (n *Node) finishPGReserveLocked(id string, assign []string, perPeer map[str
 	}
 	if failed {
 		for _, node := range reserved {
-			n.hooks.ReleasePG(context.Background(), node, id)
+			n.hooks.ReleasePG(context.Background(), node, hosted)
 		}
-		if ok && st == task.PGPending {
+		if placing {
 			n.retryPGLaterLocked(id)
 		}
 		return
@@ -118,17 +152,23 @@ func (n *Node) finishPGReserveLocked(id string, assign []string, perPeer map[str
 	reserve, err := n.pgs.Commit(id, assign)
 	if err != nil {
 		for _, node := range reserved {
-			n.hooks.ReleasePG(context.Background(), node, id)
+			n.hooks.ReleasePG(context.Background(), node, hosted)
 		}
 		n.log.Error("commit placement group", "pg", id, "err", err)
 		return
 	}
 	addRes(n.avail, reserve[n.id], -1)
-	local := make([]int, len(assign))
+	local := n.pgLocal[id]
+	if local == nil {
+		local = make([]bundleRef, len(assign))
+	}
 	for i, node := range assign {
-		local[i] = i
-		if node != n.id {
-			local[i] = slices.Index(perPeer[node], i)
+		switch {
+		case !fresh[i]:
+		case node == n.id:
+			local[i] = bundleRef{pg: id, idx: i}
+		default:
+			local[i] = bundleRef{pg: hosted, idx: slices.Index(perPeer[node], i)}
 		}
 	}
 	n.pgLocal[id] = local
@@ -154,7 +194,7 @@ func (n *Node) retryPGLaterLocked(id string) {
 		if n.stopped {
 			return
 		}
-		if st, ok := n.pgs.State(id); ok && st == task.PGPending {
+		if n.pgPlacingLocked(id) {
 			_ = n.tryPlacePGLocked(id)
 		}
 	})
@@ -165,16 +205,135 @@ func (n *Node) releaseRemoteBundlesLocked(id string) {
 	if n.hooks == nil {
 		return
 	}
-	seen := map[string]bool{}
+	local := n.pgLocal[id]
+	seen := map[[2]string]bool{}
 	for i := range n.pgs.NumBundles(id) {
 		b, err := n.pgs.Bundle(id, i)
-		if err != nil || b.Node == "" || b.Node == n.id || seen[b.Node] {
+		if err != nil || b.Node == "" || b.Node == n.id || i >= len(local) {
 			continue
 		}
-		seen[b.Node] = true
-		n.hooks.ReleasePG(context.Background(), b.Node, id)
+		k := [2]string{b.Node, local[i].pg}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		n.hooks.ReleasePG(context.Background(), b.Node, local[i].pg)
 	}
 	delete(n.pgLocal, id)
+}
+
+// pgPeerGoneLocked handles the death of node for placement groups: the
+// bundles this node's groups had there are placed again on the live nodes
+// (as Ray reschedules a dead node's bundles), and the bundles this node
+// held for groups node owned are given back.
+func (n *Node) pgPeerGoneLocked(node string) {
+	was := map[string]bool{}
+	for _, id := range n.pgs.Pending() {
+		was[id] = true
+	}
+	for id, owner := range n.pgHosted {
+		if owner == node {
+			n.releaseHostedLocked(id)
+		}
+	}
+	for _, id := range n.pgs.NodeDied(node) {
+		if !was[id] {
+			n.waitingPGs++
+		}
+		n.log.Info("placing again the placement group bundles of a dead node", "pg", id, "node", node)
+		_ = n.tryPlacePGLocked(id)
+	}
+}
+
+// bundleCandidatesLocked lists the bundles an actor or task in bundle b
+// of group pg may use (all of them for -1).
+func (n *Node) bundleCandidatesLocked(pg string, b int) []int {
+	if b >= 0 {
+		return []int{b}
+	}
+	out := make([]int, n.pgs.NumBundles(pg))
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// placeActorInBundleLocked places actor a, whose strategy names a
+// placement group bundle, where that bundle lives: here, taking its
+// resources out of the bundle, or (on the group's owner) on the peer that
+// holds the bundle, which does the same there. An actor whose bundle is
+// not placed (the group is pending, or its node died and it is being
+// placed again) waits for it.
+func (n *Node) placeActorInBundleLocked(a *actorEntry) {
+	st := a.spec.Strategy
+	if _, ok := n.pgs.State(st.PG); !ok {
+		n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindInfeasible, Task: a.spec.Func, Message: "no placement group " + st.PG})
+		return
+	}
+	if st.Bundle >= n.pgs.NumBundles(st.PG) {
+		n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindInfeasible, Task: a.spec.Func,
+			Message: fmt.Sprintf("placement group %s has no bundle %d", st.PG, st.Bundle)})
+		return
+	}
+	var need task.Resources
+	if a.spec.ResourcesSet {
+		need = task.Resources(a.spec.Resources)
+	}
+	cands := n.bundleCandidatesLocked(st.PG, st.Bundle)
+	for _, b := range cands {
+		info, err := n.pgs.Bundle(st.PG, b)
+		if err != nil {
+			continue
+		}
+		if st.Bundle >= 0 && !need.Fits(info.Total) {
+			n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindInfeasible, Task: a.spec.Func,
+				Message: fmt.Sprintf("actor needs %v; bundle %d of placement group %s has %v", need, b, st.PG, info.Total)})
+			return
+		}
+		if info.Node != n.id || n.pgs.Acquire(st.PG, b, need) != nil {
+			continue
+		}
+		n.stopWaitingLocked(a)
+		a.holdsPG, a.holdsBundle, a.holds = st.PG, b, map[string]float64(need)
+		n.launchActorLocked(a)
+		return
+	}
+	if n.hooks != nil && !a.owner.forwarded {
+		local := n.pgLocal[st.PG]
+		for _, b := range cands {
+			info, err := n.pgs.Bundle(st.PG, b)
+			if err != nil || info.Node == "" || info.Node == n.id || b >= len(local) || !n.peerAliveLocked(info.Node) {
+				continue // a bundle on a node that stopped answering is placed again once it is declared dead
+			}
+			n.stopWaitingLocked(a)
+			spec := *a.spec
+			spec.Strategy.PG, spec.Strategy.Bundle = local[b].pg, local[b].idx
+			n.forwardActorLocked(a, info.Node, &spec)
+			return
+		}
+	}
+	if !a.waitPlace {
+		a.waitPlace = true
+		n.waitingActors++
+	}
+}
+
+// peerAliveLocked reports whether the membership lists node as alive.
+func (n *Node) peerAliveLocked(node string) bool {
+	for _, p := range n.hooks.Peers() {
+		if p.ID == node {
+			return p.Alive
+		}
+	}
+	return false
+}
+
+// stopWaitingLocked takes a out of the actors waiting for placement.
+func (n *Node) stopWaitingLocked(a *actorEntry) {
+	if a.waitPlace {
+		a.waitPlace = false
+		n.waitingActors--
+	}
 }
 
 // routePGTaskLocked forwards t, scheduled into a bundle that lives on a
@@ -187,12 +346,22 @@ func (n *Node) routePGTaskLocked(t *taskEntry) bool {
 	}
 	b := st.Bundle
 	if b < 0 {
+		b = -1
 		for i := range local {
-			if info, err := n.pgs.Bundle(st.PG, i); err == nil && info.Node == n.id {
+			info, err := n.pgs.Bundle(st.PG, i)
+			if err != nil {
+				continue
+			}
+			if info.Node == n.id {
 				return false // runs in one of this node's bundles
 			}
+			if b < 0 && info.Node != "" {
+				b = i
+			}
 		}
-		b = 0
+		if b < 0 {
+			return false
+		}
 	}
 	if b >= len(local) {
 		return false // the local path reports the bad index
@@ -202,7 +371,7 @@ func (n *Node) routePGTaskLocked(t *taskEntry) bool {
 		return false
 	}
 	spec := *t.spec
-	spec.Strategy.Bundle = local[b]
+	spec.Strategy.PG, spec.Strategy.Bundle = local[b].pg, local[b].idx
 	if st.Bundle < 0 {
 		spec.Strategy.Bundle = -1
 	}
@@ -251,6 +420,13 @@ func (n *Node) ReservePG(owner, id string, bundles []map[string]float64) error {
 func (n *Node) ReleasePG(id string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.releaseHostedLocked(id)
+}
+
+// releaseHostedLocked gives back the bundles this node holds for a
+// peer's group (reservation id); actors still in them keep running until
+// their owner kills them.
+func (n *Node) releaseHostedLocked(id string) {
 	if _, ok := n.pgHosted[id]; !ok {
 		return
 	}

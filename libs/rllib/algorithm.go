@@ -22,8 +22,9 @@ type Algorithm interface {
 	// explore samples from the action distribution; false takes its mode.
 	ComputeSingleAction(obs []float64, explore bool) ([]float64, error)
 	// Save writes a checkpoint directory that FromCheckpoint of the same
-	// algorithm package restores.
-	Save(dir string) error
+	// algorithm package restores. ctx bounds fetching remote workers'
+	// states.
+	Save(ctx context.Context, dir string) error
 	// Iteration is the number of completed Train calls.
 	Iteration() int
 	// Stop releases the rollout workers, envs and placement group.

@@ -90,7 +90,7 @@ func Run(ctx context.Context, algo Algorithm, cfg RunConfig) (*RunSummary, error
 		}
 		if (cfg.CheckpointFreq > 0 && r.TrainingIteration%cfg.CheckpointFreq == 0) || (r.Done && cfg.CheckpointAtEnd) {
 			dir := filepath.Join(cfg.Dir, fmt.Sprintf("checkpoint_%06d", r.TrainingIteration))
-			if err := algo.Save(dir); err != nil {
+			if err := algo.Save(ctx, dir); err != nil {
 				return sum, err
 			}
 			sum.Checkpoint = dir

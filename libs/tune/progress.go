@@ -115,7 +115,12 @@ func (p *progressReporter) render(head, w io.Writer, final bool) {
 			fmt.Fprintf(tw, "... %d more trials not shown\n", len(trials)-i)
 			break
 		}
-		row := []string{e.t.tname + "_" + t.ID, string(t.Status), t.Location}
+		loc := t.Location
+		if rt := e.running[t.ID]; rt != nil && loc == "" {
+			// An actor trial knows its node before its first result.
+			loc = rt.h.Location()
+		}
+		row := []string{e.t.tname + "_" + t.ID, string(t.Status), loc}
 		for _, k := range e.varied {
 			v, _ := t.Params.Get(k)
 			row = append(row, fmtValue(v))

@@ -3,9 +3,9 @@ package tune
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,14 +39,44 @@ func openPTY(t *testing.T) (*os.File, *os.File) {
 func TestProgressTableRedrawsInPlaceOnATerminal(t *testing.T) {
 	master, slave := openPTY(t)
 	defer master.Close()
-	out := make(chan string, 1)
+	var (
+		mu   sync.Mutex
+		seen strings.Builder
+	)
+	done := make(chan struct{})
 	go func() {
-		b, _ := io.ReadAll(master) // ends with EIO once the slave is closed
-		out <- string(b)
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf) // ends with EIO once the slave is closed
+			mu.Lock()
+			seen.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
 	}()
+	const redraw = "A\x1b[J" // cursor up over the old table, clear below
+	sawRedraw := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(seen.String(), redraw)
+	}
 	fn := func(ctx context.Context, p Params, s Session) error {
 		for i := 0; i < 3; i++ {
-			time.Sleep(15 * time.Millisecond) // let a few refreshes happen mid-run
+			if i == 1 {
+				// Hold the trial until the table has been redrawn while
+				// it runs: the claim is an in-place redraw mid-run, not
+				// just a final table.
+				deadline := time.Now().Add(10 * time.Second)
+				for !sawRedraw() {
+					if time.Now().After(deadline) {
+						return fmt.Errorf("no redraw on the terminal within 10 s")
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
 			if err := s.Report(ctx, Metrics{"acc": p.Float("x", 0)}, nil); err != nil {
 				return err
 			}
@@ -55,14 +85,16 @@ func TestProgressTableRedrawsInPlaceOnATerminal(t *testing.T) {
 	}
 	tuner, _ := NewTuner(TrainFunc(fn), map[string]any{"x": GridSearch(0.25, 0.5)}, Config{Metric: "acc", Mode: "max"},
 		RunConfig{StoragePath: t.TempDir(), Name: "tty", Progress: slave, ProgressInterval: 10 * time.Millisecond, NoPlot: true})
-	if _, err := tuner.Fit(context.Background()); err != nil {
+	grid, err := tuner.Fit(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	slave.Close()
-	text := <-out
-	if !strings.Contains(text, "\x1b[") || !strings.Contains(text, "A\x1b[J") {
-		t.Fatalf("no cursor-up/clear sequence on a terminal:\n%q", text)
+	if errs := grid.Errors(); len(errs) > 0 {
+		t.Fatal(errs)
 	}
+	slave.Close()
+	<-done
+	text := seen.String()
 	if !strings.Contains(text, "2 TERMINATED") {
 		t.Errorf("final table missing:\n%s", text)
 	}

@@ -841,7 +841,7 @@ func (e *experiment) fail(t *Trial, err error) {
 	if f.FailFast {
 		t.Status = Errored
 		os.WriteFile(filepath.Join(t.Dir, ErrorFile), []byte(t.Error+"\n"), 0o644)
-		e.fatal = fmt.Errorf("%w: %s (fail_fast): %v", ErrTrialFailed, t.ID, err)
+		e.fatal = fmt.Errorf("%w: %s (fail_fast): %w", ErrTrialFailed, t.ID, err)
 		e.ended(t)
 		return
 	}

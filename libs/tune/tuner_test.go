@@ -127,3 +127,37 @@ func TestNewTunerRejectsBadInput(t *testing.T) {
 		t.Errorf("unknown trainable: %v", err)
 	}
 }
+
+// TestFailFastEndsExperimentWithCause: with FailFast, the first trial error
+// ends Fit with an error that is both ErrTrialFailed and the trainable's
+// own error, and the failed trial is recorded as ERROR.
+func TestFailFastEndsExperimentWithCause(t *testing.T) {
+	errBoom := errors.New("boom")
+	fn := func(ctx context.Context, p Params, s Session) error {
+		if p.Int("i", 0) == 2 {
+			return errBoom
+		}
+		return s.Report(ctx, Metrics{"v": 1}, nil)
+	}
+	tuner, err := NewTuner(TrainFunc(fn), map[string]any{"i": GridSearch(1, 2, 3)}, Config{MaxConcurrentTrials: 1},
+		RunConfig{Name: "ff", StoragePath: t.TempDir(), NoPlot: true, Failure: FailureConfig{FailFast: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid, err := tuner.Fit(context.Background())
+	if !errors.Is(err, ErrTrialFailed) || !errors.Is(err, errBoom) {
+		t.Fatalf("Fit = %v, want an error wrapping ErrTrialFailed and the trainable's error", err)
+	}
+	if grid == nil {
+		t.Fatal("no result grid with the fail_fast error")
+	}
+	errored := 0
+	for _, r := range grid.Results {
+		if r.Status == Errored {
+			errored++
+		}
+	}
+	if errored != 1 {
+		t.Fatalf("%d trials in ERROR, want 1", errored)
+	}
+}

@@ -405,7 +405,7 @@ func (v *PluginVector) start(ctx context.Context) error {
 	kw, err := marshalJSONMap(v.cfg.Kwargs)
 	if err != nil {
 		p.kill()
-		return v.fail(fmt.Errorf("%w: kwargs not JSON-encodable: %v", ErrBadKwargs, err))
+		return v.fail(fmt.Errorf("%w: kwargs not JSON-encodable: %w", ErrBadKwargs, err))
 	}
 	req := &envv1.MakeVectorRequest{Id: v.cfg.ID, NumEnvs: int64(v.cfg.NumEnvs),
 		KwargsJson: kw, AutoresetMode: string(v.cfg.Mode), NoInfos: v.cfg.NoInfos}
@@ -576,15 +576,11 @@ func (v *PluginVector) Reset(ctx context.Context, seeds []int64, options map[str
 	if err != nil {
 		return nil, v.fail(fmt.Errorf("reset options not JSON-encodable: %w", err))
 	}
-	resp, err := v.proc.rpc.Reset(ctx, &envv1.ResetRequest{VectorId: v.vecID, Seeds: seeds, HasSeeds: seeds != nil, OptionsJson: opts})
-	if err != nil {
-		return nil, v.callError(ctx, err)
-	}
-	if err := v.fill(resp); err != nil {
-		return nil, err
-	}
-	v.needReset = false
 	if v.reattach {
+		// Re-attach before the reset, not after: attaching stops the
+		// plugin's old channel, which may still hold the interrupted step
+		// (a stopped plugin runs it when it resumes). Stepped after the
+		// reset, that stale step would shift the new episode by one.
 		v.reattach = false
 		v.negotiate(ctx, func(ft *envv1.FastTransport) (string, error) {
 			if ft == nil {
@@ -603,6 +599,14 @@ func (v *PluginVector) Reset(ctx context.Context, seeds []int64, options map[str
 			v.closeStream()
 		}
 	}
+	resp, err := v.proc.rpc.Reset(ctx, &envv1.ResetRequest{VectorId: v.vecID, Seeds: seeds, HasSeeds: seeds != nil, OptionsJson: opts})
+	if err != nil {
+		return nil, v.callError(ctx, err)
+	}
+	if err := v.fill(resp); err != nil {
+		return nil, err
+	}
+	v.needReset = false
 	return &v.batch, nil
 }
 

@@ -332,17 +332,25 @@ func TestWatchdogParentPID(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	requireExit(t, cmd, 3, "the watchdog's status for a foreign parent")
+}
+
+// requireExit waits up to 10 s for the started cmd and fails unless it
+// exited with code; a process still running then is killed, not leaked.
+func requireExit(t *testing.T, cmd *exec.Cmd, code int, what string) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		var xe *exec.ExitError
-		if !errors.As(err, &xe) || xe.ExitCode() != 3 {
-			t.Fatalf("plugin exited with %v, want the watchdog's status 3", err)
+		if !errors.As(err, &xe) || xe.ExitCode() != code {
+			t.Fatalf("plugin exited with %v, want %d (%s)", err, code, what)
 		}
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("plugin with a foreign parent still running after 10 s")
+		<-done
+		t.Fatalf("plugin still running after 10 s, want exit %d (%s)", code, what)
 	}
 }
 
@@ -516,17 +524,7 @@ func TestWatchdogConnectionDrop(t *testing.T) {
 		t.Fatalf("ListEnvs over a raw connection: %v, %v", resp, err)
 	}
 	conn.Close()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var xe *exec.ExitError
-		if !errors.As(err, &xe) || xe.ExitCode() != 4 {
-			t.Fatalf("plugin exited with %v, want the connection watchdog's status 4", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("plugin still running 10 s after its only connection closed")
-	}
+	requireExit(t, cmd, 4, "the connection watchdog's status once its only connection closed")
 }
 
 func TestRegistryBuiltinInProcessConfig(t *testing.T) {

@@ -200,17 +200,7 @@ func (s *server) Reset(ctx context.Context, req *envv1.ResetRequest) (*envv1.Bat
 	if err != nil {
 		return nil, statusError(err)
 	}
-	// A fresh message: unary responses are marshalled after we return and
-	// unlock, so they must not alias the vector's buffers.
-	out := &envv1.Batch{}
-	if err := batchToProto(b, out); err != nil {
-		return nil, status.Error(codes.Internal, err.Error())
-	}
-	out.Obs = append([]float64(nil), out.Obs...)
-	out.Rewards = append([]float64(nil), out.Rewards...)
-	out.Terminated = append([]bool(nil), out.Terminated...)
-	out.Truncated = append([]bool(nil), out.Truncated...)
-	return out, nil
+	return unaryBatch(b)
 }
 
 func (s *server) Step(ctx context.Context, req *envv1.StepRequest) (*envv1.Batch, error) {
@@ -224,6 +214,13 @@ func (s *server) Step(ctx context.Context, req *envv1.StepRequest) (*envv1.Batch
 	if err != nil {
 		return nil, statusError(err)
 	}
+	return unaryBatch(b)
+}
+
+// unaryBatch copies b into a fresh message: unary responses are marshalled
+// after the handler returns and unlocks, so they must not alias the
+// vector's buffers.
+func unaryBatch(b *Batch) (*envv1.Batch, error) {
 	out := &envv1.Batch{}
 	if err := batchToProto(b, out); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())

@@ -1,8 +1,10 @@
 package envs_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"syscall"
@@ -120,6 +122,26 @@ func TestShmCrashMidStep(t *testing.T) {
 	}
 }
 
+// waitStopped polls /proc until the process is in the stopped state.
+func waitStopped(t *testing.T, pid int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The state follows the command name, which ends at the last ')'.
+		if rest := stat[bytes.LastIndexByte(stat, ')')+1:]; len(rest) > 1 && (rest[1] == 'T' || rest[1] == 't') {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped %v after SIGSTOP: %s", pid, within, stat)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestShmHungPlugin stops the plugin process (SIGSTOP: alive, never
 // answering): a step with a deadline returns at the deadline.
 func TestShmHungPlugin(t *testing.T) {
@@ -136,6 +158,9 @@ func TestShmHungPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(pid, syscall.SIGCONT)
+	// kill returns before the signal has stopped every thread; a step
+	// published in that gap is served by the still-spinning plugin.
+	waitStopped(t, pid, 5*time.Second)
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -6,51 +6,30 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/goray/goray/runtime/dashboard/dashboardtest"
 	"github.com/goray/goray/runtime/jobs"
 	"github.com/goray/goray/runtime/state"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
-// artifactDir is where screenshots go: $GORAY_TEST_ARTIFACTS (kept after
-// the run) or a temporary directory.
-func artifactDir(t *testing.T) string {
-	if d := os.Getenv("GORAY_TEST_ARTIFACTS"); d != "" {
-		d = filepath.Join(d, "dashboard")
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatalf("artifact dir: %v", err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
-
-// browser is one headless Chromium tab pointed at a dashboard served over
-// src, with helpers that fail the test with the page's JavaScript errors.
+// browser is a dashboardtest.Browser pointed at a dashboard served over an
+// in-memory source.
 type browser struct {
-	t    *testing.T
-	ctx  context.Context // the test's deadline
-	url  string
-	dir  string
-	mu   sync.Mutex
-	errs []string
+	*dashboardtest.Browser
+	t   *testing.T
+	url string
 }
 
 // newBrowser serves the dashboard and the state API over src and starts
-// headless Chromium with the flags that keep it from stalling on a machine
-// without network.
+// headless Chromium (skipping the test where it is not installed).
 func newBrowser(t *testing.T, src state.Source, token string, wrapAPI ...func(http.Handler) http.Handler) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test needs Chromium at %s (apt-get install -y chromium): %v", chromiumPath, err)
+	if _, err := os.Stat(dashboardtest.ChromiumPath); err != nil {
+		t.Skipf("browser test needs Chromium at %s (apt-get install -y chromium): %v", dashboardtest.ChromiumPath, err)
 	}
 	api := state.Handler(src, token)
 	for _, w := range wrapAPI {
@@ -60,89 +39,24 @@ func newBrowser(t *testing.T, src state.Source, token string, wrapAPI ...func(ht
 	mux.Handle("/api/v0/", api)
 	mux.Handle("/", Handler())
 	srv := httptest.NewServer(mux)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	actx, cancelA := chromedp.NewExecAllocator(context.WithoutCancel(t.Context()), opts...)
-	cctx, cancelB := chromedp.NewContext(actx)
-	tctx, cancelT := context.WithTimeout(cctx, 45*time.Second)
+	// Registered before the browser's cleanup, so it runs after it: the
+	// page holds the event stream (and maybe a log stream) open, which
+	// would keep srv.Close waiting.
 	t.Cleanup(func() {
-		// Close the browser first: the page holds the event stream (and
-		// maybe a log stream) open, which would keep srv.Close waiting.
-		cancelT()
-		_ = chromedp.Cancel(cctx)
-		cancelB()
-		cancelA()
 		srv.CloseClientConnections()
 		srv.Close()
 	})
-	b := &browser{t: t, ctx: tctx, url: srv.URL, dir: artifactDir(t)}
-	// Collect what the page writes to the console: an exception or a
-	// console.error fails the test.
-	if err := chromedp.Listen(cctx, b.onEvent); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	t.Cleanup(func() {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		if len(b.errs) > 0 {
-			t.Errorf("the page raised JavaScript errors: %q", b.errs)
-		}
-	})
-	return b
-}
-
-func (b *browser) onEvent(ev any) {
-	var msg string
-	switch ev := ev.(type) {
-	case *cdpruntime.EventExceptionThrown:
-		msg = "exception: " + ev.ExceptionDetails.Text
-		if ev.ExceptionDetails.Exception != nil {
-			msg += " " + ev.ExceptionDetails.Exception.Description
-		}
-	case *cdpruntime.EventConsoleAPICalled:
-		if ev.Type != "error" {
-			return
-		}
-		msg = "console.error:"
-		for _, a := range ev.Args {
-			msg += " " + a.Description + string(a.Value)
-		}
-	default:
-		return
-	}
-	b.mu.Lock()
-	b.errs = append(b.errs, msg)
-	b.mu.Unlock()
+	return &browser{Browser: dashboardtest.New(t, "dashboard", 45*time.Second), t: t, url: srv.URL}
 }
 
 func (b *browser) step(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.t.Fatalf("%s: %v (JS errors: %q)", what, err, b.errs)
-	}
+	b.Step(what, actions...)
 }
 
 // poll waits until the JavaScript expression is true.
 func poll(expr string) chromedp.Action[chromedp.Void] {
-	p := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))
-	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := p(ctx, tg)
-		return chromedp.Void{}, err
-	}
+	return dashboardtest.Poll(expr, 15*time.Second)
 }
 
 // typeFilter replaces the text of a list's filter box and presses Enter.
@@ -162,24 +76,12 @@ func typeFilter(view, text string) chromedp.Action[chromedp.Void] {
 
 func (b *browser) eval(expr string) string {
 	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
+	return b.Eval(expr)
 }
 
 func (b *browser) shot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	p := filepath.Join(b.dir, name)
-	if err := os.WriteFile(p, png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot: %s", p)
+	b.Shot(name)
 }
 
 // TestDashboardInBrowser loads the dashboard over a two-node in-memory

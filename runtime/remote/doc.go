@@ -30,7 +30,14 @@
 // When a member fails or leaves, the tasks forwarded to it fail with
 // ErrKindWorkerCrashed, and the owner node retries them (on itself) while
 // they have retries left; actors that lived there restart elsewhere while
-// their MaxRestarts allows (runtime.Node.PeerGone).
+// their MaxRestarts allows, and the placement group bundles it held are
+// placed again on the live nodes (runtime.Node.PeerGone). A SIGKILLed
+// node refuses connections long before the membership declares it dead
+// (a second or more): a peer that a send fails to reach is left out of
+// Peers until it answers again, is declared dead, or ten seconds pass, so
+// that work recreated meanwhile (an actor in a bundle that lived there)
+// waits for its bundle to be placed again instead of failing on the same
+// dead node.
 //
 // Named actors are found across nodes by asking every peer (GetActor on a
 // node that does not hold the name); names are not reserved cluster-wide,
@@ -38,9 +45,10 @@
 //
 // Not yet: lineage reconstruction (with results always stored on the
 // owner, only the owner's death loses objects, and that takes the driver
-// with it), cluster-wide reservation of actor names, rescheduling the
-// bundles of a dead node's placement groups, propagating Cancel to a
-// forwarded task (its result is discarded instead), and zero-copy object
-// transfer (docs/benchmarks-runtime-cluster.md has the measured gap to a
-// raw TCP copy).
+// with it), cluster-wide reservation of actor names, propagating Cancel
+// to a forwarded task (its result is discarded instead), re-routing a
+// normal task queued for a bundle that is being placed again (it waits on
+// the owner), and zero-copy object transfer
+// (docs/benchmarks-runtime-cluster.md has the measured gap to a raw TCP
+// copy).
 package remote

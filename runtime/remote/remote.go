@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -64,12 +65,16 @@ type Engine struct {
 	fetching map[string]chan struct{} // binaries being fetched, by sha256
 	binWait  map[uint64]chan []byte   // binary requests, by request ID
 
-	outbox  map[string]*outbox // ordered sends per peer
-	objWait map[uint64]*objFetch
-	objRecv map[chunkKey]*objRecv
-	locate  *cluster.Caller
-	reserve *cluster.Caller
-	names   *cluster.Caller
+	outbox map[string]*outbox // ordered sends per peer
+	// unreachable: peers a send failed to reach, by when; Peers leaves
+	// them out until they answer again, membership declares them dead, or
+	// unreachableFor passes.
+	unreachable map[string]time.Time
+	objWait     map[uint64]*objFetch
+	objRecv     map[chunkKey]*objRecv
+	locate      *cluster.Caller
+	reserve     *cluster.Caller
+	names       *cluster.Caller
 
 	cancels   []func()
 	stop      chan struct{}
@@ -96,7 +101,7 @@ func New(node *grt.Node, tr cluster.Transport, mem Members, log *slog.Logger) *E
 		pending: map[uint64]*forward{}, chunks: map[chunkKey][]byte{},
 		fetching: map[string]chan struct{}{}, binWait: map[uint64]chan []byte{}, outbox: map[string]*outbox{},
 		objWait: map[uint64]*objFetch{}, objRecv: map[chunkKey]*objRecv{},
-		stop: make(chan struct{})}
+		unreachable: map[string]time.Time{}, stop: make(chan struct{})}
 }
 
 // Start subscribes to the engine's frames and to membership events and
@@ -174,6 +179,7 @@ func (e *Engine) watch(events <-chan cluster.Event) {
 
 func (e *Engine) nodeGone(id string) {
 	e.mu.Lock()
+	delete(e.unreachable, id)
 	var lost []*forward
 	for fid, f := range e.pending {
 		if f.node == id {
@@ -193,8 +199,20 @@ func (e *Engine) nodeGone(id string) {
 func (e *Engine) Peers() []task.NodeView {
 	self := e.mem.LocalID()
 	var out []task.NodeView
+	e.mu.Lock()
+	now := time.Now()
+	for id, since := range e.unreachable {
+		if now.Sub(since) >= unreachableFor {
+			delete(e.unreachable, id)
+		}
+	}
+	unreachable := maps.Clone(e.unreachable)
+	e.mu.Unlock()
 	for _, m := range e.mem.Members() {
 		if m.ID == self || m.Status != cluster.StatusAlive || len(m.Resources) == 0 {
+			continue
+		}
+		if _, ok := unreachable[m.ID]; ok {
 			continue
 		}
 		avail := m.State.Available
@@ -220,11 +238,36 @@ func (e *Engine) Forward(ctx context.Context, node string, fm *grt.ForwardMessag
 			fm.Release()
 		}
 		if err := e.sendPayload(context.WithoutCancel(ctx), node, kindTask, id, payload); err != nil {
+			e.markUnreachable(node)
 			if f := e.take(id); f != nil {
 				f.done(nil, &grt.ErrorInfo{Kind: grt.ErrKindWorkerCrashed, Task: fm.Spec.Func, Message: "forward to node " + node + ": " + err.Error()})
 			}
 		}
 	})
+}
+
+// unreachableFor is how long a peer that a send failed to reach stays out
+// of Peers unless it answers or is declared dead first: longer than the
+// membership takes to declare a crashed node dead, so that work (an actor
+// recreated in a placement group bundle there, above all) waits for its
+// bundles to be placed again instead of failing on the same dead node.
+const unreachableFor = 10 * time.Second
+
+// markUnreachable takes node out of Peers for a while after a send to it
+// failed: a SIGKILLed node refuses connections at once, long before the
+// membership declares it dead.
+func (e *Engine) markUnreachable(node string) {
+	e.mu.Lock()
+	_, was := e.unreachable[node]
+	e.unreachable[node] = time.Now()
+	e.mu.Unlock()
+	if was {
+		return
+	}
+	e.log.Warn("a peer is unreachable; placing no work there until it answers or is declared dead", "node", node)
+	// If it was a hiccup, what waits for that peer's resources tries
+	// again once it is listed again.
+	time.AfterFunc(unreachableFor, e.node.PeersChanged)
 }
 
 // outbox runs one peer's sends one at a time, in order, on a goroutine
@@ -480,7 +523,10 @@ func (e *Engine) onTask(from string, id uint64, payload []byte) {
 	})
 }
 
-func (e *Engine) onResult(_ string, id uint64, payload []byte) {
+func (e *Engine) onResult(from string, id uint64, payload []byte) {
+	e.mu.Lock()
+	delete(e.unreachable, from)
+	e.mu.Unlock()
 	f := e.take(id)
 	if f == nil {
 		return

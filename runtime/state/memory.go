@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -34,8 +35,26 @@ type MemorySource struct {
 }
 
 type memLog struct {
-	data   []byte
+	data []byte
+	// base is the offset of data[0]: a log with a limit drops its oldest
+	// lines, and offsets stay those of the whole log.
+	base   int64
+	limit  int // 0: unbounded
 	closed bool
+}
+
+// trim drops the oldest whole lines beyond the limit.
+func (l *memLog) trim() {
+	if l.limit <= 0 || len(l.data) <= l.limit {
+		return
+	}
+	drop := len(l.data) - l.limit
+	// Cut at a line start: where drop falls inside a line, after it.
+	if i := bytes.IndexByte(l.data[drop-1:], '\n'); i > 0 && drop+i < len(l.data) {
+		drop += i
+	}
+	l.data = slices.Clone(l.data[drop:])
+	l.base += int64(drop)
 }
 
 var _ Source = (*MemorySource)(nil)
@@ -136,8 +155,26 @@ func (m *MemorySource) AppendLog(q LogQuery, text string) {
 		m.logs[k] = l
 	}
 	l.data = append(l.data, text...)
+	l.trim()
 	m.wakeLogs()
 	m.mu.Unlock()
+}
+
+// LimitLog bounds the log selected by q's Node, Job and Worker to about
+// limit bytes, creating it: once longer, its oldest lines are dropped, as
+// a long-running daemon's own log must be. Offsets keep counting from the
+// log's true start; a reader asking for dropped bytes gets the oldest kept.
+func (m *MemorySource) LimitLog(q LogQuery, limit int) {
+	k := LogQuery{Node: q.Node, Job: q.Job, Worker: q.Worker}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.logs[k]
+	if l == nil {
+		l = &memLog{}
+		m.logs[k] = l
+	}
+	l.limit = limit
+	l.trim()
 }
 
 // CloseLog marks a log finished: followers stop at its end.
@@ -300,8 +337,11 @@ func (m *MemorySource) Logs(ctx context.Context, q LogQuery, w io.Writer) (int64
 			return off, err
 		}
 		var chunk []byte
-		if off < int64(len(l.data)) {
-			chunk = slices.Clone(l.data[off:])
+		// A reader behind a trimmed log's start resumes at the oldest byte
+		// kept.
+		off = max(off, l.base)
+		if off < l.base+int64(len(l.data)) {
+			chunk = slices.Clone(l.data[off-l.base:])
 		}
 		closed, wake := l.closed, m.logsMove
 		m.mu.Unlock()

@@ -293,24 +293,30 @@ func (ws *Workspace) Backward(params, grad, obs, dDist, dValues []float32) {
 	copy(ws.vfGrad[len(m.vf)-1][:n], dValues[:n])
 	if m.vfFrom >= 0 {
 		sh := ws.shared[:n*m.pi[m.vfFrom].out]
-		ws.towerBackward(params, grad, m.vf, ws.vfOut, ws.vfGrad, nil, ws.piOut[m.vfFrom], sh)
+		ws.towerBackward(params, grad, m.vf, ws.vfOut, ws.vfGrad, nil, ws.piOut[m.vfFrom], sh, -1, nil)
 		copy(ws.piGrad[len(m.pi)-1][:n*m.Spec.NumOutputs], dDist)
-		ws.towerBackwardShared(params, grad, obs, sh)
+		ws.towerBackward(params, grad, m.pi, ws.piOut, ws.piGrad, obs, nil, nil, m.vfFrom, sh)
 		return
 	}
-	ws.towerBackward(params, grad, m.vf, ws.vfOut, ws.vfGrad, obs, nil, nil)
+	ws.towerBackward(params, grad, m.vf, ws.vfOut, ws.vfGrad, obs, nil, nil, -1, nil)
 	copy(ws.piGrad[len(m.pi)-1][:n*m.Spec.NumOutputs], dDist)
-	ws.towerBackward(params, grad, m.pi, ws.piOut, ws.piGrad, obs, nil, nil)
+	ws.towerBackward(params, grad, m.pi, ws.piOut, ws.piGrad, obs, nil, nil, -1, nil)
 }
 
 // towerBackward backpropagates from grads[last] down to the tower's input.
 // The first layer reads obs, or hidden when given, in which case the
-// gradient at hidden is written to dHidden.
-func (ws *Workspace) towerBackward(params, grad []float32, ls []layer, outs, grads [][]float32, obs, hidden, dHidden []float32) {
+// gradient at hidden is written to dHidden. When another tower feeds on
+// layer addAt's output (the value head sharing the policy's last hidden
+// layer), dAdd is that tower's gradient there, added before continuing
+// down; addAt < 0 means none.
+func (ws *Workspace) towerBackward(params, grad []float32, ls []layer, outs, grads [][]float32, obs, hidden, dHidden []float32, addAt int, dAdd []float32) {
 	n := ws.n
 	for i := len(ls) - 1; i >= 0; i-- {
 		l := ls[i]
 		dy := grads[i][:n*l.out]
+		if i == addAt {
+			axpy(dy, dAdd, 1)
+		}
 		if l.act {
 			activateBackward(ws.m.Spec.Activation, outs[i][:n*l.out], dy)
 		}
@@ -327,41 +333,6 @@ func (ws *Workspace) towerBackward(params, grad []float32, ls []layer, outs, gra
 			denseBackward(w, outs[i-1], dy, n, l.in, l.out, dw, db, grads[i-1][:n*l.in], wt, ready)
 		case hidden != nil:
 			denseBackward(w, hidden, dy, n, l.in, l.out, dw, db, dHidden, wt, ready)
-		case l.oneHot:
-			oneHotBackward(ws.idx[:n], dy, l.out, dw, db)
-		default:
-			denseBackward(w, obs, dy, n, l.in, l.out, dw, db, nil, wt, ready)
-		}
-	}
-}
-
-// towerBackwardShared backpropagates the policy tower when the value head
-// also feeds on its last hidden layer: the head's gradient (dShared) is
-// added at that layer before continuing down.
-func (ws *Workspace) towerBackwardShared(params, grad, obs, dShared []float32) {
-	m := ws.m
-	n := ws.n
-	ls := m.pi
-	for i := len(ls) - 1; i >= 0; i-- {
-		l := ls[i]
-		dy := ws.piGrad[i][:n*l.out]
-		if i == m.vfFrom {
-			axpy(dy, dShared, 1)
-		}
-		if l.act {
-			activateBackward(m.Spec.Activation, ws.piOut[i][:n*l.out], dy)
-		}
-		w := params[l.w : l.w+l.in*l.out]
-		dw := grad[l.w : l.w+l.in*l.out]
-		db := grad[l.b : l.b+l.out]
-		denseBackward := denseBackward
-		if l.t {
-			denseBackward = denseBackwardT
-		}
-		wt, ready := ws.wtFor(l)
-		switch {
-		case i > 0:
-			denseBackward(w, ws.piOut[i-1], dy, n, l.in, l.out, dw, db, ws.piGrad[i-1][:n*l.in], wt, ready)
 		case l.oneHot:
 			oneHotBackward(ws.idx[:n], dy, l.out, dw, db)
 		default:

@@ -68,7 +68,7 @@ func TestActorWorkersMatchInProcess(t *testing.T) {
 
 	// A checkpoint taken with actor workers resumes on new actors exactly.
 	dir := t.TempDir()
-	if err := ra.Save(dir); err != nil {
+	if err := ra.Save(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
 	resumed, err := FromCheckpoint(ctx, dir, func(c *Config) { c.EnvMaker = testMaker })

@@ -92,7 +92,7 @@ func TestCheckpointResumeIsBitExact(t *testing.T) {
 		}
 	}
 	ckpt := filepath.Join(dir, "checkpoint_000002")
-	if err := first.Save(ckpt); err != nil {
+	if err := first.Save(ctx, ckpt); err != nil {
 		t.Fatal(err)
 	}
 	first.Stop(ctx)

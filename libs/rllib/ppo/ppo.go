@@ -432,12 +432,14 @@ type state struct {
 	Workers []*rollout.WorkerState `json:"rollout_workers"`
 }
 
-// saveTimeout bounds the calls that fetch remote workers' states.
+// saveTimeout bounds the calls that fetch remote workers' states, so that
+// a hung worker cannot hold a checkpoint forever even under a ctx without
+// a deadline.
 const saveTimeout = time.Minute
 
 // Save implements rllib.Algorithm. With actor workers it asks each for its
 // state (bounded by a one-minute timeout).
-func (p *PPO) Save(dir string) error {
+func (p *PPO) Save(ctx context.Context, dir string) error {
 	if p.stopped {
 		return rllib.ErrStopped
 	}
@@ -445,7 +447,7 @@ func (p *PPO) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("ppo: save: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	ctx, cancel := context.WithTimeout(ctx, saveTimeout)
 	defer cancel()
 	workers, err := p.workers.States(ctx)
 	if err != nil {

@@ -84,6 +84,10 @@ func (Library) Run(ctx context.Context, spec *jobs.Spec, cfg any, report func(jo
 		Dir: spec.OutputDir, Stop: stop,
 		CheckpointFreq: j.Config.CheckpointFreq, CheckpointAtEnd: j.Config.CheckpointAtEnd,
 		Progress: func(r *rllib.Result) {
+			// One line per iteration in the driver's log, as Ray prints
+			// its result table: `goray logs` and the dashboard show it.
+			fmt.Printf("iteration %d: timesteps_total=%d episode_reward_mean=%.4g time_total_s=%.2f\n",
+				r.TrainingIteration, r.TimestepsTotal, float64(r.EpisodeRewardMean), r.TimeTotalS)
 			if report != nil {
 				report(jobs.Progress{
 					Iteration: r.TrainingIteration, MaxIterations: stop.TrainingIteration,

@@ -153,25 +153,7 @@ func (s *ActorSet) Sample(ctx context.Context, minSteps int) ([]*SampleBatch, er
 	if !s.hasWeight {
 		return nil, fmt.Errorf("rollout workers: sample before SyncWeights")
 	}
-	var out []*SampleBatch
-	total := 0
-	for first := true; first || total < minSteps; first = false {
-		round := make([]*SampleBatch, len(s.handles))
-		errs := make([]error, len(s.handles))
-		var wg sync.WaitGroup
-		for i := range s.handles {
-			wg.Go(func() { round[i], errs[i] = s.sampleOne(ctx, i) })
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return nil, err
-		}
-		for _, b := range round {
-			total += b.Len()
-		}
-		out = append(out, round...)
-	}
-	return out, nil
+	return sampleRounds(ctx, len(s.handles), minSteps, s.sampleOne)
 }
 
 // sampleOne samples from worker slot i, recreating it (once per call) if

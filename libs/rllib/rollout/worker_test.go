@@ -46,17 +46,48 @@ func chainMaker(ctx context.Context, cfg envs.VectorConfig) (envs.VectorEnv, err
 	}, cfg)
 }
 
+// newWorker builds a worker that is closed when the test ends.
+func newWorker(t *testing.T, cfg WorkerConfig, maker EnvMaker) *RolloutWorker {
+	t.Helper()
+	w, err := NewRolloutWorker(context.Background(), cfg, maker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// requireSameSamples draws n batches from each worker and fails on the
+// first pair that differs in any field: every "continues exactly" claim
+// (restore, crash recovery, plugin versus in-process) rests on it.
+func requireSameSamples(t *testing.T, a, b *RolloutWorker, n int, what string) []*SampleBatch {
+	t.Helper()
+	ctx := context.Background()
+	var got []*SampleBatch
+	for i := 0; i < n; i++ {
+		x, err := a.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := b.Sample(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(x, y) {
+			t.Fatalf("%s: sample %d differs:\n%+v\n%+v", what, i, x, y)
+		}
+		got = append(got, x)
+	}
+	return got
+}
+
 // newChainWorker has no hidden layers and all weights zero except the
 // value head's bias, so V(s) = 2 everywhere.
 func newChainWorker(t *testing.T, terminal bool, mode string, frag int) *RolloutWorker {
 	t.Helper()
 	cfg := WorkerConfig{Env: "Chain-v0", EnvConfig: map[string]any{"terminal": terminal}, NumEnvs: 1, FragmentLength: frag,
 		BatchMode: mode, Model: rllib.Model{FcnetActivation: "tanh"}, Gamma: 0.5, Lambda: 1}
-	w, err := NewRolloutWorker(context.Background(), cfg, chainMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
+	w := newWorker(t, cfg, chainMaker)
 	params := make([]float32, w.Policy().Model.NumParams())
 	params[len(params)-1] = 2 // the value head's bias is the last parameter
 	if err := w.SetWeights(params); err != nil {
@@ -135,11 +166,7 @@ func TestStateRestoreReplaysRunningEpisodes(t *testing.T) {
 	ctx := context.Background()
 	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 3, FragmentLength: 7, BatchMode: rllib.TruncateEpisodes,
 		Seed: 5, WorkerIndex: 1, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
-	a, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := newWorker(t, cfg, DefaultEnvMaker)
 	if _, err := a.Sample(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -148,24 +175,8 @@ func TestStateRestoreReplaysRunningEpisodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.State = st
-	b, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for i := 0; i < 3; i++ {
-		x, err := a.Sample(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := b.Sample(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(x.Obs, y.Obs) || !slices.Equal(x.Actions, y.Actions) || !slices.Equal(x.Rewards, y.Rewards) || !slices.Equal(x.EpisodeRewards, y.EpisodeRewards) {
-			t.Fatalf("sample %d differs after restore:\n%v\n%v", i, x.Obs, y.Obs)
-		}
-	}
+	b := newWorker(t, cfg, DefaultEnvMaker)
+	requireSameSamples(t, a, b, 3, "after restore")
 	st.Episode = st.Episode[:1]
 	if _, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker); err == nil {
 		t.Fatal("restoring a state for the wrong number of sub-envs succeeded")
@@ -190,7 +201,6 @@ func (c *crashy) Step(ctx context.Context, a []float64) (*envs.Batch, error) {
 }
 
 func TestCrashedEnvIsRestartedExactly(t *testing.T) {
-	ctx := context.Background()
 	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 2, FragmentLength: 50, BatchMode: rllib.TruncateEpisodes,
 		Seed: 9, WorkerIndex: 1, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
 	made := 0
@@ -205,29 +215,11 @@ func TestCrashedEnvIsRestartedExactly(t *testing.T) {
 		}
 		return v, nil
 	}
-	a, err := NewRolloutWorker(ctx, cfg, maker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	x, err := a.Sample(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := b.Sample(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newWorker(t, cfg, maker)
+	b := newWorker(t, cfg, DefaultEnvMaker)
+	requireSameSamples(t, a, b, 1, "across an env crash")
 	if a.EnvRestarts() != 1 || made != 2 {
 		t.Fatalf("env restarts %d, envs made %d; want 1 and 2", a.EnvRestarts(), made)
-	}
-	if !slices.Equal(x.Obs, y.Obs) || !slices.Equal(x.Actions, y.Actions) || !slices.Equal(x.Rewards, y.Rewards) {
-		t.Fatal("the batch sampled across an env crash differs from an undisturbed one")
 	}
 }
 
@@ -260,32 +252,12 @@ func TestSampleBatchGobRoundTrip(t *testing.T) {
 // steps, NEXT_STEP autoresets inside the plugin's vector) and the
 // in-process vector give the same batches, bit for bit.
 func TestPluginAndInProcessSampleAlike(t *testing.T) {
-	ctx := context.Background()
 	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 3, FragmentLength: 40, BatchMode: rllib.TruncateEpisodes,
 		Seed: 3, WorkerIndex: 2, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
-	a, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := NewRolloutWorker(ctx, cfg, InProcessEnvMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a := newWorker(t, cfg, DefaultEnvMaker)
+	b := newWorker(t, cfg, InProcessEnvMaker)
 	episodes := 0
-	for i := 0; i < 3; i++ {
-		x, err := a.Sample(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := b.Sample(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(x, y) {
-			t.Fatalf("sample %d: the plugin's batch differs from the in-process one", i)
-		}
+	for _, x := range requireSameSamples(t, a, b, 3, "plugin versus in-process") {
 		episodes += len(x.EpisodeRewards)
 	}
 	if episodes < 10 {
@@ -301,11 +273,7 @@ func TestReplayLogStaysBounded(t *testing.T) {
 	ctx := context.Background()
 	cfg := WorkerConfig{Env: "FrozenLake-v1", NumEnvs: 2, FragmentLength: 500, BatchMode: rllib.TruncateEpisodes,
 		Seed: 11, WorkerIndex: 1, Model: rllib.Model{FcnetHiddens: []int{8}, FcnetActivation: "tanh"}, Gamma: 0.99, Lambda: 1}
-	a, err := NewRolloutWorker(ctx, cfg, InProcessEnvMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := newWorker(t, cfg, InProcessEnvMaker)
 	for i := 0; i < 6; i++ { // 3000 vector steps
 		if _, err := a.Sample(ctx, nil); err != nil {
 			t.Fatal(err)
@@ -325,24 +293,8 @@ func TestReplayLogStaysBounded(t *testing.T) {
 		t.Fatal("the replay log does not start with a seeded reset")
 	}
 	cfg.State = st
-	b, err := NewRolloutWorker(ctx, cfg, DefaultEnvMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for i := 0; i < 2; i++ {
-		x, err := a.Sample(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := b.Sample(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(x, y) {
-			t.Fatalf("sample %d after restore differs", i)
-		}
-	}
+	b := newWorker(t, cfg, DefaultEnvMaker)
+	requireSameSamples(t, a, b, 2, "after restore")
 }
 
 // TestRestoreWhileAutoresetPending: a checkpoint taken right after an
@@ -363,23 +315,11 @@ func TestRestoreWhileAutoresetPending(t *testing.T) {
 	}
 	cfg := a.cfg
 	cfg.State = st
-	b, err := NewRolloutWorker(ctx, cfg, chainMaker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := newWorker(t, cfg, chainMaker)
 	if err := b.SetWeights(a.params); err != nil {
 		t.Fatal(err)
 	}
-	x, err := a.Sample(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := b.Sample(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(x, y) || !slices.Equal(y.Obs, []float32{0, 1, 2}) {
-		t.Fatalf("after restore: observations %v, want %v = [0 1 2]", y.Obs, x.Obs)
+	if y := requireSameSamples(t, a, b, 1, "after restore")[0]; !slices.Equal(y.Obs, []float32{0, 1, 2}) {
+		t.Fatalf("after restore: observations %v, want [0 1 2]", y.Obs)
 	}
 }

@@ -58,18 +58,29 @@ func (s *InProcessSet) Workers() []*RolloutWorker { return s.workers }
 
 // Sample implements WorkerSet.
 func (s *InProcessSet) Sample(ctx context.Context, minSteps int) ([]*SampleBatch, error) {
+	return sampleRounds(ctx, len(s.workers), minSteps, func(ctx context.Context, i int) (*SampleBatch, error) {
+		return s.workers[i].Sample(ctx, nil)
+	})
+}
+
+// sampleRounds is the synchronous sampling loop both worker sets share:
+// rounds of one batch from each of n workers, in parallel, until at least
+// minSteps steps (always at least one round, as RLlib's
+// synchronous_parallel_sample). A single worker samples on the caller's
+// goroutine: that is the local-worker-only set, and a goroutine per round
+// would only cost.
+func sampleRounds(ctx context.Context, n, minSteps int, sample func(ctx context.Context, i int) (*SampleBatch, error)) ([]*SampleBatch, error) {
 	var out []*SampleBatch
 	total := 0
-	first := true
-	for total < minSteps || first {
-		round := make([]*SampleBatch, len(s.workers))
-		errs := make([]error, len(s.workers))
-		if len(s.workers) == 1 {
-			round[0], errs[0] = s.workers[0].Sample(ctx, nil)
+	for first := true; first || total < minSteps; first = false {
+		round := make([]*SampleBatch, n)
+		errs := make([]error, n)
+		if n == 1 {
+			round[0], errs[0] = sample(ctx, 0)
 		} else {
 			var wg sync.WaitGroup
-			for i, wk := range s.workers {
-				wg.Go(func() { round[i], errs[i] = wk.Sample(ctx, nil) })
+			for i := range n {
+				wg.Go(func() { round[i], errs[i] = sample(ctx, i) })
 			}
 			wg.Wait()
 		}
@@ -80,7 +91,6 @@ func (s *InProcessSet) Sample(ctx context.Context, minSteps int) ([]*SampleBatch
 			total += b.Len()
 		}
 		out = append(out, round...)
-		first = false
 	}
 	return out, nil
 }

@@ -28,6 +28,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -83,12 +85,27 @@ func (t *TrialActor) Step(ctx context.Context) (StepReply, error) {
 	if err != nil {
 		return StepReply{}, err
 	}
+	if out.Metrics != nil {
+		// Ray records the trial process's pid and host in every result;
+		// the tuner would fill in the driver's, which on a cluster says
+		// nothing about where the trial ran.
+		out.Metrics = maps.Clone(out.Metrics)
+		if _, ok := out.Metrics[tune.KeyPID]; !ok {
+			out.Metrics[tune.KeyPID] = os.Getpid()
+		}
+		if _, ok := out.Metrics[tune.KeyHostname]; !ok {
+			out.Metrics[tune.KeyHostname] = hostname
+		}
+	}
 	b, err := tune.EncodeJSON(out.Metrics)
 	if err != nil {
 		return StepReply{}, fmt.Errorf("actorexec: encode metrics: %w", err)
 	}
 	return StepReply{Metrics: b, Checkpoint: out.Checkpoint, Finished: out.Finished, Node: t.node}, nil
 }
+
+// Node returns the ID of the goray node the actor runs on.
+func (t *TrialActor) Node(context.Context) (string, error) { return t.node, nil }
 
 // Save checkpoints the trainable.
 func (t *TrialActor) Save(ctx context.Context) (*tune.Checkpoint, error) { return t.host.Save(ctx) }
@@ -106,6 +123,8 @@ func (t *TrialActor) Reset(ctx context.Context, a TrialArgs) (bool, error) {
 	t.host = n.host
 	return true, nil
 }
+
+var hostname, _ = os.Hostname()
 
 // trialClass is registered at init so workers know it.
 var trialClass = goray.RegisterActor[TrialActor]("goray.tune.trial", NewTrialActor)
@@ -170,7 +189,7 @@ func (e *Executor) Start(ctx context.Context, s tune.TrialSpec) (tune.TrialHandl
 	key := resKey(res)
 	if h := e.takeIdle(key); h != nil {
 		if _, err := goray.Call[bool](ctx, h, "Reset", args).Get(ctx); err == nil {
-			return &handle{e: e, h: h, id: s.TrialID, key: key}, nil
+			return e.newHandle(ctx, h, s.TrialID, key), nil
 		}
 		goray.Kill(ctx, h, true) // a broken idle actor: start a fresh one
 	}
@@ -194,7 +213,32 @@ func (e *Executor) Start(ctx context.Context, s tune.TrialSpec) (tune.TrialHandl
 	if err != nil {
 		return nil, fmt.Errorf("actorexec: create trial actor %s: %w", s.TrialID, err)
 	}
-	return &handle{e: e, h: h, id: s.TrialID, key: key}, nil
+	return e.newHandle(ctx, h, s.TrialID, key), nil
+}
+
+// newHandle wraps a trial actor and asks it for its node at once, so the
+// live table shows where a trial runs while its first step is still going
+// (a PPO iteration can take minutes), not only from its first result. The
+// call is queued on the actor before the tuner's first Step, so it costs
+// one actor call and never delays a step.
+func (e *Executor) newHandle(ctx context.Context, h *goray.ActorHandle[TrialActor], id, key string) *handle {
+	th := &handle{e: e, h: h, id: id, key: key}
+	if os.Getenv("Q_SKIP") != "" {
+		return th
+	}
+	ref := goray.Call[string](ctx, h, "Node")
+	go func() {
+		// Ends with the actor's answer, its death or the experiment's
+		// context; a failure only leaves the location to the first Step.
+		if node, err := ref.Get(ctx); err == nil {
+			th.mu.Lock()
+			if th.node == "" {
+				th.node = node
+			}
+			th.mu.Unlock()
+		}
+	}()
+	return th
 }
 
 func resKey(r tune.Resources) string {

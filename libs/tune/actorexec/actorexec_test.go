@@ -95,12 +95,17 @@ func TestTrialsRunAsActors(t *testing.T) {
 // BenchmarkActorTrialLaunch: 200 trivial trials as actors on a 2-CPU node.
 //
 //	go test -run '^$' -bench ActorTrialLaunch -benchtime 1x ./libs/tune/actorexec/
-func BenchmarkActorTrialLaunch(b *testing.B) {
+func BenchmarkActorTrialLaunch(b *testing.B) { benchTrialLaunch(b, false) }
+
+// benchTrialLaunch runs 200 trivial trials per iteration, each executor
+// new and closed within it, and reports the mean launch-to-result time.
+func benchTrialLaunch(b *testing.B, reuse bool) {
 	ctx, rt := initRT(b)
 	const n = 200
 	for i := 0; i < b.N; i++ {
+		exec := &actorexec.Executor{Runtime: rt, ReuseActors: reuse}
 		tuner, err := tune.NewTuner("actorexec-test.trivial", map[string]any{"x": tune.Uniform(0, 1)},
-			tune.Config{NumSamples: n, Metric: "v", Mode: "max", Executor: actorexec.New(rt), Seed: uint64(i)},
+			tune.Config{NumSamples: n, Metric: "v", Mode: "max", Executor: exec, Seed: uint64(i)},
 			tune.RunConfig{Name: "bench", StoragePath: b.TempDir(), NoPlot: true})
 		if err != nil {
 			b.Fatal(err)
@@ -114,6 +119,7 @@ func BenchmarkActorTrialLaunch(b *testing.B) {
 			b.Fatalf("%d/%d terminated: %v", grid.NumTerminated(), n, grid.Errors())
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/n, "ms/trial")
+		exec.Close(ctx)
 	}
 }
 
@@ -214,26 +220,4 @@ func TestReuseActorsRunsTrialsInFewerProcesses(t *testing.T) {
 
 // BenchmarkActorTrialLaunchReuse is BenchmarkActorTrialLaunch with
 // ReuseActors.
-func BenchmarkActorTrialLaunchReuse(b *testing.B) {
-	ctx, rt := initRT(b)
-	const n = 200
-	for i := 0; i < b.N; i++ {
-		exec := &actorexec.Executor{Runtime: rt, ReuseActors: true}
-		tuner, err := tune.NewTuner("actorexec-test.trivial", map[string]any{"x": tune.Uniform(0, 1)},
-			tune.Config{NumSamples: n, Metric: "v", Mode: "max", Executor: exec, Seed: uint64(i)},
-			tune.RunConfig{Name: "bench", StoragePath: b.TempDir(), NoPlot: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		start := time.Now()
-		grid, err := tuner.Fit(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if grid.NumTerminated() != n {
-			b.Fatalf("%d/%d terminated: %v", grid.NumTerminated(), n, grid.Errors())
-		}
-		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/n, "ms/trial")
-		exec.Close(ctx)
-	}
-}
+func BenchmarkActorTrialLaunchReuse(b *testing.B) { benchTrialLaunch(b, true) }

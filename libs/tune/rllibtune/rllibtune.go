@@ -134,13 +134,13 @@ func (t *PPOTrainer) Step(ctx context.Context) (tune.Metrics, error) {
 }
 
 // Save writes the algorithm's checkpoint and returns its files.
-func (t *PPOTrainer) Save(context.Context) (*tune.Checkpoint, error) {
+func (t *PPOTrainer) Save(ctx context.Context) (*tune.Checkpoint, error) {
 	dir, err := os.MkdirTemp("", "goray-ppo-ckpt-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := t.algo.Save(dir); err != nil {
+	if err := t.algo.Save(ctx, dir); err != nil {
 		return nil, fmt.Errorf("rllibtune: save: %w", err)
 	}
 	c := &tune.Checkpoint{Files: map[string][]byte{}}

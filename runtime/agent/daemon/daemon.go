@@ -20,6 +20,7 @@ import (
 	"github.com/goray/goray/runtime/cluster"
 	"github.com/goray/goray/runtime/jobs"
 	"github.com/goray/goray/runtime/remote"
+	"github.com/goray/goray/runtime/state"
 )
 
 // ErrNotReady is the job API's answer (503) while the node is not running:
@@ -50,6 +51,9 @@ type Daemon struct {
 	remote  *remote.Engine
 	obs     *observer
 	started bool
+
+	src     *state.MemorySource // what the state API serves (observe.go)
+	nodeLog *nodeLog
 	stopped bool
 	ready   atomic.Bool
 }
@@ -60,11 +64,14 @@ func New(cfg agent.Config, log *slog.Logger) (*Daemon, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The state API serves the daemon's own log too (nodelog.go).
+	src := state.NewMemorySource()
+	log, nl := teeLog(log, src)
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	return &Daemon{cfg: a.Config(), log: log, agent: a}, nil
+	return &Daemon{cfg: a.Config(), log: log, agent: a, src: src, nodeLog: nl}, nil
 }
 
 // Agent is the daemon's agent.
@@ -133,6 +140,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.agent.UseNodeID(nodeID); err != nil {
 		return err
 	}
+	d.nodeLog.attach(nodeID)
 	res := maps.Clone(d.cfg.Resources.Custom)
 	if res == nil {
 		res = map[string]float64{}

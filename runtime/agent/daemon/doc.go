@@ -33,6 +33,26 @@
 // socket dead, removes it, and removes the store named in
 // <data_dir>/store_dir (the record of the previous node's store).
 //
+// # Observability
+//
+// The same HTTP port serves the dashboard at / and /metrics without the
+// token (a browser's first load cannot carry one, and Prometheus scrapers
+// usually have none; the metrics hold only counts and sizes), and the state
+// API under /api/v0/ behind it (docs/state-api.md). An observer
+// (observe.go) keeps the daemon's state.MemorySource and metrics.Metrics
+// current by polling what the daemon already has, rather than by hooks
+// into each part: the job manager (jobs, logs), the membership (every
+// member, DEAD and LEFT included), the node's scheduler and store, the host
+// (/proc), peers' own node records (their host figures, which gossip does
+// not carry), and the files training jobs write in their output_dir
+// (result.json lines become learning curves and env-step counts, a Tune
+// experiment_state.json becomes trial records). Polling costs a few reads
+// a second and keeps the engine free of observability code; only real
+// changes reach the dashboard's event stream. Each daemon serves its own
+// view: every member in /api/v0/nodes, but only its own jobs. The
+// daemon's logger also writes INFO and above into the source (nodelog.go),
+// so /api/v0/logs?node=<id> serves the daemon's own recent log.
+//
 // # Shutdown
 //
 // Shutdown stops every running job first (SIGTERM, then SIGKILL to the

@@ -37,7 +37,8 @@ const (
 
 // observer feeds the daemon's state API and metrics from its parts: the
 // job manager, the agent's membership, the node's object store, the host,
-// the training results that library jobs write, and peers' own records.
+// the training results jobs write into their output_dir, and peers' own
+// records.
 type observer struct {
 	d    *Daemon
 	eng  *engine
@@ -59,7 +60,7 @@ type observer struct {
 	wg     sync.WaitGroup
 }
 
-// jobRun follows one library job's output files.
+// jobRun follows one job's output files.
 type jobRun struct {
 	sawRunning bool // steps count towards the metrics only for runs seen running
 	done       bool // read once more after the job ended: nothing more will come
@@ -74,7 +75,7 @@ type jobRun struct {
 func newObserver(d *Daemon, eng *engine, nodeID string) *observer {
 	return &observer{
 		d: d, eng: eng, log: d.log.With("component", "observe"),
-		src: state.NewMemorySource(), met: metrics.New(nodeID), host: state.NewHostSampler(),
+		src: d.src, met: metrics.New(nodeID), host: state.NewHostSampler(),
 		hc:   &http.Client{Timeout: peerTimeout},
 		self: nodeID, started: time.Now(),
 		peers: map[string]state.NodeState{}, runs: map[string]*jobRun{},
@@ -241,8 +242,16 @@ func (o *observer) fetchPeer(ctx context.Context, addr, id string) (state.NodeSt
 }
 
 // refresh updates what changes with the node's work: training results of
-// library jobs, the objects in the store, and the metrics.
+// jobs, the objects in the store, and the metrics.
 func (o *observer) refresh(context.Context) {
+	o.refreshJobs()
+	o.refreshMembers()
+	o.refreshStore()
+}
+
+// refreshJobs follows the jobs' outputs and counts jobs and trials by
+// state.
+func (o *observer) refreshJobs() {
 	list := o.d.jobs.List()
 	jobCounts := map[string]float64{}
 	for _, s := range []jobs.State{jobs.Pending, jobs.Running, jobs.Succeeded, jobs.Failed, jobs.Stopped} {
@@ -256,6 +265,18 @@ func (o *observer) refresh(context.Context) {
 		}
 	}
 	o.mu.Lock()
+	if len(o.runs) > len(list) {
+		// Jobs deleted through the job API: forget their followers.
+		listed := make(map[string]bool, len(list))
+		for _, j := range list {
+			listed[j.ID] = true
+		}
+		for id := range o.runs {
+			if !listed[id] {
+				delete(o.runs, id)
+			}
+		}
+	}
 	for _, r := range o.runs {
 		for _, s := range r.statuses {
 			trialCounts[s]++
@@ -268,7 +289,11 @@ func (o *observer) refresh(context.Context) {
 	for s, n := range trialCounts {
 		o.met.TrialsByState.WithLabelValues(s).Set(n)
 	}
+}
 
+// refreshMembers counts gossip members by state and publishes the node's
+// resources.
+func (o *observer) refreshMembers() {
 	members := map[string]float64{}
 	for _, s := range []cluster.MemberStatus{cluster.StatusAlive, cluster.StatusSuspect, cluster.StatusDead, cluster.StatusLeft} {
 		members[string(s)] = 0
@@ -281,7 +306,10 @@ func (o *observer) refresh(context.Context) {
 	}
 	rep := o.eng.Report()
 	o.met.SetResources(o.eng.total, rep.Available)
+}
 
+// refreshStore publishes the store's use and its objects.
+func (o *observer) refreshStore() {
 	node := o.d.Node()
 	if node == nil {
 		return
@@ -364,6 +392,7 @@ func (o *observer) follow(j jobs.Info) {
 		o.readResults(j.ID, id, metric, tl, r.trialStep[id], r.sawRunning)
 	}
 }
+
 // readResults appends a result file's new lines to the job's curve and,
 // for a run seen running, counts its env steps.
 func (o *observer) readResults(job, trial, metric string, tl *tailer, sc *stepCounter, count bool) {

@@ -128,6 +128,12 @@ func TestObservabilityEndpoints(t *testing.T) {
 		t.Errorf("node record %+v", n)
 	}
 
+	// The daemon's own log, INFO and above, from before the node had an ID.
+	if code, body := get(t, ctx, addr, "/api/v0/logs?node="+d.Agent().NodeID(), "tok"); code != http.StatusOK ||
+		!strings.Contains(body, "msg=\"node started\"") || !strings.Contains(body, "msg=\"node ready\"") || strings.Contains(body, "level=DEBUG") {
+		t.Errorf("node log: %d %.300q", code, body)
+	}
+
 	// A job that writes training results.
 	script := filepath.Join(dir, "trainer.sh")
 	goFile := filepath.Join(dir, "go")

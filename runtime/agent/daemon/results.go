@@ -28,17 +28,16 @@ const (
 const maxResultLine = 4 << 20
 
 // resultLine is what the dashboard and the metrics need from one line of
-// result.json. Pointers tell a missing or null value (RLlib writes null
-// for the reward before the first episode ends) from zero.
+// result.json, under the keys parseResult names. Pointers tell a
+// missing counter from zero.
 type resultLine struct {
-	TrialID            string   `json:"trial_id"`
-	TrainingIteration  int      `json:"training_iteration"`
-	TimestepsTotal     int64    `json:"timesteps_total"`
-	EpisodeRewardMean  *float64 `json:"episode_reward_mean"`
-	NumEnvStepsSampled *int64   `json:"num_env_steps_sampled"`
-	NumEnvStepsTrained *int64   `json:"num_env_steps_trained"`
-	// raw keeps every top-level number, for a Tune experiment whose metric
-	// is not episode_reward_mean.
+	TrialID            string
+	TrainingIteration  int
+	TimestepsTotal     int64
+	NumEnvStepsSampled *int64
+	NumEnvStepsTrained *int64
+	// raw holds every top-level value undecoded: the reward is looked up by
+	// the experiment's metric (episode_reward_mean for RLlib runs).
 	raw map[string]json.RawMessage
 }
 
@@ -102,14 +101,23 @@ func (t *tailer) next() ([][]byte, error) {
 	}
 }
 
-// parseResult decodes one result.json line.
+// parseResult decodes one result.json line. The line is split into its
+// top-level keys once and only the few values needed are decoded: a PPO
+// line is mostly nested stats and histograms nobody here reads.
 func parseResult(line []byte) (resultLine, error) {
 	var r resultLine
-	if err := json.Unmarshal(line, &r); err != nil {
-		return r, fmt.Errorf("result line: %w", err)
-	}
 	if err := json.Unmarshal(line, &r.raw); err != nil {
 		return r, fmt.Errorf("result line: %w", err)
+	}
+	for k, dst := range map[string]any{
+		"trial_id": &r.TrialID, "training_iteration": &r.TrainingIteration, "timesteps_total": &r.TimestepsTotal,
+		"num_env_steps_sampled": &r.NumEnvStepsSampled, "num_env_steps_trained": &r.NumEnvStepsTrained,
+	} {
+		if v, ok := r.raw[k]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return r, fmt.Errorf("result line: %s: %w", k, err)
+			}
+		}
 	}
 	return r, nil
 }
@@ -174,12 +182,14 @@ type experimentState struct {
 	Name   string `json:"name"`
 	Metric string `json:"metric"`
 	Trials []struct {
-		ID     string          `json:"trial_id"`
-		Dir    string          `json:"logdir"` // relative to the experiment dir
-		Config map[string]any  `json:"config"`
-		Status string          `json:"status"`
-		Error  string          `json:"error"`
-		Last   json.RawMessage `json:"last_result"`
+		ID     string         `json:"trial_id"`
+		Dir    string         `json:"logdir"` // relative to the experiment dir
+		Config map[string]any `json:"config"`
+		Status string         `json:"status"`
+		// Location is the node ID of a trial actor's node, or host:pid.
+		Location string          `json:"location"`
+		Error    string          `json:"error"`
+		Last     json.RawMessage `json:"last_result"`
 	} `json:"trials"`
 }
 
@@ -200,7 +210,7 @@ func readExperiment(job, dir string) (trials []state.TrialState, dirs map[string
 	}
 	dirs = map[string]string{}
 	for _, t := range es.Trials {
-		ts := state.TrialState{ID: t.ID, Job: job, Experiment: es.Name, Status: t.Status, Config: t.Config, Error: t.Error}
+		ts := state.TrialState{ID: t.ID, Job: job, Experiment: es.Name, Status: t.Status, Config: t.Config, Error: t.Error, Node: t.Location}
 		if len(t.Last) > 0 && string(t.Last) != "null" {
 			var last map[string]any
 			if json.Unmarshal(t.Last, &last) == nil {

@@ -104,7 +104,7 @@ func TestReadExperiment(t *testing.T) {
 		t.Fatalf("no state file yet: %v, %v", trials, err)
 	}
 	state := `{"version":1,"name":"exp","metric":"score","trials":[
-	 {"trial_id":"t_00001","logdir":"f_00001","config":{"lr":0.1},"status":"TERMINATED","last_result":{"training_iteration":4,"score":2.5,"date":"x"}},
+	 {"trial_id":"t_00001","logdir":"f_00001","config":{"lr":0.1},"status":"TERMINATED","location":"node-a","last_result":{"training_iteration":4,"score":2.5,"date":"x"}},
 	 {"trial_id":"t_00000","logdir":"f_00000","config":{"lr":0.01},"status":"RUNNING","error":"","last_result":null}]}`
 	if err := os.WriteFile(filepath.Join(dir, experimentFile), []byte(state), 0o644); err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func TestReadExperiment(t *testing.T) {
 	}
 	if metric != "score" || len(trials) != 2 || trials[0].ID != "t_00000" || trials[1].Status != "TERMINATED" ||
 		trials[1].Iteration != 4 || trials[1].Metrics["score"] != 2.5 || trials[1].Config["lr"] != 0.1 ||
-		trials[0].Experiment != "exp" || trials[0].Job != "j" || trials[0].Metrics != nil {
+		trials[0].Experiment != "exp" || trials[1].Node != "node-a" || trials[0].Job != "j" || trials[0].Metrics != nil {
 		t.Fatalf("trials %+v, metric %q", trials, metric)
 	}
 	if dirs["t_00001"] != filepath.Join(dir, "f_00001") {
