@@ -223,9 +223,6 @@ func (e *Executor) Start(ctx context.Context, s tune.TrialSpec) (tune.TrialHandl
 // one actor call and never delays a step.
 func (e *Executor) newHandle(ctx context.Context, h *goray.ActorHandle[TrialActor], id, key string) *handle {
 	th := &handle{e: e, h: h, id: id, key: key}
-	if os.Getenv("Q_SKIP") != "" {
-		return th
-	}
 	ref := goray.Call[string](ctx, h, "Node")
 	go func() {
 		// Ends with the actor's answer, its death or the experiment's
