@@ -171,6 +171,8 @@ type Node struct {
 	pgHosted    map[string]string             // bundles this node holds for a peer's group: id → owner node
 	fwdDemand   map[string]map[string]float64 // per peer: resources of forwarded work not finished
 
+	failures []TaskSnapshot // the latest task failures (snapshot.go)
+
 	local  *Client
 	wg     sync.WaitGroup // accept loop, process waiters
 	hooks  ClusterHooks   // nil: single node

@@ -496,6 +496,7 @@ func (n *Node) failTaskLocked(t *taskEntry, e *ErrorInfo) {
 	if t.state == tDone {
 		return
 	}
+	n.recordFailureLocked(t, e)
 	if t.actor != nil && t.spec.Kind == KindActorMethod {
 		n.removeFromActorQueueLocked(t)
 	}

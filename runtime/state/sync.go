@@ -48,3 +48,36 @@ func tableDiffers[T any](t *Table[T], rs []T) bool {
 	}
 	return false
 }
+
+// SetTasks replaces all tasks with ts (a node's periodic snapshot) and
+// reports whether anything changed.
+func (m *MemorySource) SetTasks(ts []TaskState) bool {
+	if !tableDiffers(m.tasks, ts) {
+		return false
+	}
+	m.tasks.Replace(ts)
+	m.bump(KindTasks)
+	return true
+}
+
+// SetActors replaces all actors with as and reports whether anything
+// changed.
+func (m *MemorySource) SetActors(as []ActorState) bool {
+	if !tableDiffers(m.actors, as) {
+		return false
+	}
+	m.actors.Replace(as)
+	m.bump(KindActors)
+	return true
+}
+
+// SetPlacementGroups replaces all placement groups with ps and reports
+// whether anything changed.
+func (m *MemorySource) SetPlacementGroups(ps []PlacementGroupState) bool {
+	if !tableDiffers(m.pgs, ps) {
+		return false
+	}
+	m.pgs.Replace(ps)
+	m.bump(KindPlacementGroups)
+	return true
+}

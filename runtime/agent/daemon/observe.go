@@ -247,6 +247,7 @@ func (o *observer) refresh(context.Context) {
 	o.refreshJobs()
 	o.refreshMembers()
 	o.refreshStore()
+	o.refreshEngine()
 }
 
 // refreshJobs follows the jobs' outputs and counts jobs and trials by

@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"strconv"
+
+	"github.com/goray/goray/runtime/state"
+)
+
+// refreshEngine publishes the node's live tasks, recent failures, actors and
+// placement groups to the state API, and their counts to the metrics. A
+// snapshot per refresh, rather than a callback per transition, keeps the
+// task-submission hot path free of observability work.
+func (o *observer) refreshEngine() {
+	node := o.d.Node()
+	if node == nil {
+		return
+	}
+	snap := node.Snapshot()
+
+	tasks := make([]state.TaskState, 0, len(snap.Tasks)+len(snap.Failures))
+	o.met.TasksByState.Reset()
+	for _, t := range append(snap.Tasks, snap.Failures...) {
+		ts := state.TaskState{ID: t.ID, Name: t.Name, State: t.State, Node: o.self, Actor: t.Actor,
+			Error: t.Error, ErrorType: t.ErrorType}
+		if !t.EndTime.IsZero() {
+			end := t.EndTime
+			ts.EndTime = &end
+		}
+		if t.PID != 0 {
+			ts.Worker = strconv.Itoa(t.PID)
+		}
+		tasks = append(tasks, ts)
+		o.met.TasksByState.WithLabelValues(t.State, t.Name).Inc()
+	}
+	o.src.SetTasks(tasks)
+
+	actors := make([]state.ActorState, 0, len(snap.Actors))
+	o.met.ActorsByState.Reset()
+	for _, a := range snap.Actors {
+		where := o.self
+		if a.Remote != "" {
+			where = a.Remote
+		}
+		actors = append(actors, state.ActorState{ID: a.ID, Class: a.Class, Name: a.Name, State: a.State,
+			Node: where, PID: a.PID, Restarts: a.Restarts, DeathCause: a.DeathCause})
+		o.met.ActorsByState.WithLabelValues(a.State, a.Class).Inc()
+	}
+	o.src.SetActors(actors)
+
+	pgs := make([]state.PlacementGroupState, 0, len(snap.PGs))
+	for _, p := range snap.PGs {
+		ps := state.PlacementGroupState{ID: p.ID, Name: p.Name, State: p.State, Strategy: p.Strategy}
+		for i, b := range p.Bundles {
+			ps.Bundles = append(ps.Bundles, state.Bundle{Index: i, Resources: b.Resources, Node: b.Node})
+		}
+		pgs = append(pgs, ps)
+	}
+	o.src.SetPlacementGroups(pgs)
+}

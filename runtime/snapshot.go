@@ -1,0 +1,177 @@
+package runtime
+
+import (
+	"sort"
+	"time"
+
+	"github.com/goray/goray/runtime/task"
+)
+
+// TaskSnapshot is one live task as the state API shows it.
+type TaskSnapshot struct {
+	ID    string
+	Name  string
+	State string // Ray's names: PENDING_ARGS_AVAIL, PENDING_NODE_ASSIGNMENT, RUNNING, FAILED
+	Actor string // the actor of an actor task
+	PID   int    // the worker running it, 0 if none
+	// Error and ErrorType describe a FAILED task (recent failures only).
+	Error     string
+	ErrorType string
+	EndTime   time.Time
+}
+
+// ActorSnapshot is one actor as the state API shows it.
+type ActorSnapshot struct {
+	ID, Class, Name string
+	State           string // DEPENDENCIES_UNREADY, PENDING_CREATION, ALIVE, RESTARTING, DEAD
+	PID             int
+	Restarts        int
+	Detached        bool
+	Remote          string // the node it lives on when this node only forwards to it
+	DeathCause      string
+}
+
+// PGSnapshot is one placement group this node owns.
+type PGSnapshot struct {
+	ID, Name, State, Strategy string
+	Bundles                   []BundleSnapshot
+}
+
+// BundleSnapshot is one bundle of a placement group.
+type BundleSnapshot struct {
+	Resources map[string]float64
+	Node      string
+}
+
+// Snapshot is what a node holds right now, for the state API, the
+// dashboard and the metrics. Finished tasks are not kept, except the most
+// recent failures, which is what an operator looks for.
+type Snapshot struct {
+	Tasks    []TaskSnapshot
+	Failures []TaskSnapshot
+	Actors   []ActorSnapshot
+	PGs      []PGSnapshot
+}
+
+// maxFailures bounds the failures a node remembers.
+const maxFailures = 100
+
+// recordFailureLocked keeps the latest task failures for Snapshot.
+func (n *Node) recordFailureLocked(t *taskEntry, e *ErrorInfo) {
+	if e == nil {
+		return
+	}
+	f := TaskSnapshot{ID: t.spec.ID.String(), Name: t.spec.Func, State: "FAILED",
+		Error: e.Message, ErrorType: errorType(e.Kind), EndTime: time.Now()}
+	if t.actor != nil {
+		f.Actor = t.actor.id.String()
+	}
+	n.failures = append(n.failures, f)
+	if len(n.failures) > maxFailures {
+		n.failures = append(n.failures[:0:0], n.failures[len(n.failures)-maxFailures:]...)
+	}
+}
+
+// errorType names a failure kind the way Ray's state API does.
+func errorType(k ErrKind) string {
+	switch k {
+	case ErrKindApp:
+		return "TASK_EXECUTION_EXCEPTION"
+	case ErrKindWorkerCrashed:
+		return "WORKER_DIED"
+	case ErrKindCancelled:
+		return "TASK_CANCELLED"
+	case ErrKindActorDied:
+		return "ACTOR_DIED"
+	case ErrKindObjectLost, ErrKindOwnerDied:
+		return "OBJECT_LOST"
+	case ErrKindInfeasible:
+		return "INFEASIBLE"
+	default:
+		return "SYSTEM_ERROR"
+	}
+}
+
+// Snapshot copies the node's live tasks, recent failures, actors and
+// placement groups. It holds the node's lock while copying, so callers
+// should poll it (every second or so), not call it per request.
+func (n *Node) Snapshot() Snapshot {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var s Snapshot
+	for _, t := range n.tasks {
+		if t.state == tDone || t.spec.Kind == KindActorCreate {
+			continue
+		}
+		ts := TaskSnapshot{ID: t.spec.ID.String(), Name: t.spec.Func}
+		switch t.state {
+		case tWaiting:
+			ts.State = "PENDING_ARGS_AVAIL"
+		case tQueued:
+			ts.State = "PENDING_NODE_ASSIGNMENT"
+		case tPushed:
+			ts.State = "RUNNING"
+			if t.worker != nil {
+				ts.PID = t.worker.pid
+			}
+		}
+		if t.actor != nil {
+			ts.Actor = t.actor.id.String()
+		}
+		s.Tasks = append(s.Tasks, ts)
+	}
+	s.Failures = append(s.Failures, n.failures...)
+	for _, a := range n.actors {
+		as := ActorSnapshot{ID: a.id.String(), Class: a.spec.Func, Name: a.spec.Name,
+			Detached: a.spec.Detached, Remote: a.remote}
+		switch a.state {
+		case aPending:
+			as.State = "PENDING_CREATION"
+		case aAlive:
+			as.State = "ALIVE"
+		case aRestarting:
+			as.State = "RESTARTING"
+		case aDead:
+			as.State = "DEAD"
+		}
+		if a.worker != nil && !a.worker.dead {
+			as.PID = a.worker.pid
+		}
+		if a.spec.MaxRestarts >= 0 && a.restarts >= 0 {
+			as.Restarts = a.spec.MaxRestarts - a.restarts
+		}
+		if a.cause != nil {
+			as.DeathCause = a.cause.Message
+		}
+		s.Actors = append(s.Actors, as)
+	}
+	if n.pgs != nil {
+		for _, id := range n.pgs.Groups() {
+			ps := PGSnapshot{ID: id, Strategy: string(n.pgs.Strategy(id))}
+			if st, ok := n.pgs.State(id); ok {
+				ps.State = pgStateName(st)
+			}
+			for i := 0; i < n.pgs.NumBundles(id); i++ {
+				if b, err := n.pgs.Bundle(id, i); err == nil {
+					ps.Bundles = append(ps.Bundles, BundleSnapshot{Resources: map[string]float64(b.Total.Clone()), Node: b.Node})
+				}
+			}
+			s.PGs = append(s.PGs, ps)
+		}
+	}
+	sort.Slice(s.Tasks, func(i, j int) bool { return s.Tasks[i].ID < s.Tasks[j].ID })
+	sort.Slice(s.Actors, func(i, j int) bool { return s.Actors[i].ID < s.Actors[j].ID })
+	return s
+}
+
+// pgStateName names a placement group state as Ray's state API does.
+func pgStateName(st task.PGState) string {
+	switch st {
+	case task.PGCreated:
+		return "CREATED"
+	case task.PGRescheduling:
+		return "RESCHEDULING"
+	default:
+		return "PENDING"
+	}
+}
