@@ -17,11 +17,11 @@ import (
 	"github.com/goray/goray/runtime/jobs"
 )
 
-// courseTuneJob is the course's scenario (examples/tune-ppo-cartpole) cut
+// tuneCourseJob is the course's scenario (examples/tune-ppo-cartpole) cut
 // to a size that trains in seconds: the 2×3 grid over lr and fcnet_hiddens
 // on CartPole-v1, two iterations of 400 steps per trial, no rollout
 // workers (a trial holds one CPU), placed with SPREAD.
-const courseTuneJob = `version = 1
+const tuneCourseJob = `version = 1
 name = "tune-ppo-cartpole-cluster"
 
 [tune]
@@ -63,13 +63,13 @@ func TestTuneGridSpreadsOverThreeNodes(t *testing.T) {
 	}
 	// The tuner's capacity is the cluster's total and SPREAD places on the
 	// peers node 0 knows: wait until node 0 has every peer's broadcast.
-	testutil.WaitFor(t, 15*time.Second, func() bool { return clusterCPU(c, 0) == 6 }, "node 0 sees 6 CPUs available in the cluster")
+	testutil.WaitFor(t, 15*time.Second, func() bool { return tuneAvailCPU(c, 0) == 6 }, "node 0 sees 6 CPUs available in the cluster")
 	t.Logf("cluster up in %v", time.Since(start).Round(time.Millisecond))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	jc := client(t, c, 0, "")
-	spec, err := jobs.LoadFile(writeJob(t, courseTuneJob))
+	spec, err := jobs.LoadFile(writeJob(t, tuneCourseJob))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestTuneGridSpreadsOverThreeNodes(t *testing.T) {
 		}
 		perNode[r.Location]++
 		// Every result line records the node it was produced on.
-		for i, line := range resultLines(t, filepath.Join(r.Path, tune.ResultFile)) {
+		for i, line := range tuneResultLines(t, filepath.Join(r.Path, tune.ResultFile)) {
 			if got, _ := line[tune.KeyNodeIP].(string); got != r.Location {
 				t.Errorf("%s result %d: %s = %q, want the trial's node %q", r.Name, i+1, tune.KeyNodeIP, got, r.Location)
 			}
@@ -200,9 +200,9 @@ func TestTuneGridSpreadsOverThreeNodes(t *testing.T) {
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
 }
 
-// clusterCPU is the CPU that node i's /v1/nodes lists as available on its
+// tuneAvailCPU is the CPU that node i's /v1/nodes lists as available on its
 // alive members (its peers' from their resource broadcasts).
-func clusterCPU(c *testutil.Cluster, i int) float64 {
+func tuneAvailCPU(c *testutil.Cluster, i int) float64 {
 	total := 0.0
 	for _, m := range c.Members(i) {
 		if m.State == "alive" {
@@ -212,8 +212,8 @@ func clusterCPU(c *testutil.Cluster, i int) float64 {
 	return total
 }
 
-// resultLines decodes a trial's result.json, one JSON object per line.
-func resultLines(t *testing.T, path string) []map[string]any {
+// tuneResultLines decodes a trial's result.json, one JSON object per line.
+func tuneResultLines(t *testing.T, path string) []map[string]any {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
