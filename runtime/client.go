@@ -541,8 +541,23 @@ func (c *Client) GetNamedActor(ctx context.Context, name string) (ActorInfo, err
 	return ActorInfo{ID: r.tid, Class: r.str}, nil
 }
 
-// ClusterResources returns total and available resources.
+// resourcesCluster in an mResources request asks for the whole cluster's
+// resources instead of the node's own.
+const resourcesCluster = 1
+
+// ClusterResources returns the total and available resources of the whole
+// cluster: the node's own plus its live peers'.
 func (c *Client) ClusterResources(ctx context.Context) (map[string]float64, map[string]float64, error) {
+	r, err := c.call(ctx, &msg{t: mResources, n: resourcesCluster})
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.res, r.res2, nil
+}
+
+// NodeResources returns the total and available resources of the node the
+// client is connected to, which is what the node itself broadcasts.
+func (c *Client) NodeResources(ctx context.Context) (map[string]float64, map[string]float64, error) {
 	r, err := c.call(ctx, &msg{t: mResources})
 	if err != nil {
 		return nil, nil, err

@@ -169,7 +169,23 @@ func (n *Node) handle(s *session, m *msg) {
 		}
 		s.send(&msg{t: mReply, req: m.req, tid: id, str: a.spec.Func})
 	case mResources:
-		s.send(&msg{t: mReply, req: m.req, res: maps.Clone(map[string]float64(n.total)), res2: maps.Clone(n.avail)})
+		total, avail := maps.Clone(map[string]float64(n.total)), maps.Clone(n.avail)
+		if m.n == resourcesCluster && n.hooks != nil {
+			// The whole cluster: this node plus every live peer, as each
+			// peer last broadcast it (at most about a second stale).
+			for _, p := range n.hooks.Peers() {
+				if !p.Alive {
+					continue
+				}
+				for k, v := range p.Total {
+					total[k] += v
+				}
+				for k, v := range p.Available {
+					avail[k] += v
+				}
+			}
+		}
+		s.send(&msg{t: mReply, req: m.req, res: total, res2: avail})
 	case mPGCreate:
 		id, e := n.createPGLocked(m.bundles, PGStrategy(m.n), m.str)
 		s.send(&msg{t: mReply, req: m.req, str: id, err: e})
@@ -264,6 +280,7 @@ func (n *Node) tryPlacePGLocked(id string) *ErrorInfo {
 			w.s.send(&msg{t: mReply, req: w.req})
 		}
 		n.pgWait[id] = nil
+		n.unparkPGTasksLocked(id, false)
 	}
 	return nil
 }
@@ -301,6 +318,7 @@ func (n *Node) removePGLocked(id string) *ErrorInfo {
 		w.s.send(&msg{t: mReply, req: w.req, err: &ErrorInfo{Kind: ErrKindSystem, Message: "placement group removed"}})
 	}
 	delete(n.pgWait, id)
+	n.unparkPGTasksLocked(id, true)
 	n.scheduleLocked()
 	return nil
 }

@@ -176,9 +176,14 @@ func TestTasksCrossARealTransport(t *testing.T) {
 	if _, err := failer.Options(onB, goray.MaxRetries(0)).Remote(ctx).Get(ctx); err == nil {
 		t.Fatal("failing task on B succeeded")
 	}
+	// The driver sees the whole cluster: A's CPU and B's two.
+	testutil.WaitFor(t, 10*time.Second, func() bool {
+		total, _, err := goray.ClusterResources(ctx)
+		return err == nil && total["CPU"] == 3
+	}, "ClusterResources counts both nodes")
 	// Every forwarded task has finished, so B has all its CPUs back.
 	freeOnB := func() float64 {
-		_, avail, err := p.b.LocalClient().ClusterResources(ctx)
+		_, avail, err := p.b.LocalClient().NodeResources(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,7 +381,7 @@ func TestPlacementGroupAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 10*time.Second, func() bool {
-		_, avail, err := p.b.LocalClient().ClusterResources(ctx)
+		_, avail, err := p.b.LocalClient().NodeResources(ctx)
 		return err == nil && avail["CPU"] == 2
 	}, "B's CPUs back after the group is removed")
 }

@@ -371,7 +371,7 @@ func (e *engine) Report() agent.EngineReport {
 	ctx, cancel := context.WithTimeout(context.Background(), reportTimeout)
 	defer cancel()
 	if c := e.node.LocalClient(); c != nil {
-		if _, a, err := c.ClusterResources(ctx); err == nil {
+		if _, a, err := c.NodeResources(ctx); err == nil {
 			for k, v := range a {
 				if _, known := avail[k]; known {
 					avail[k] = v
