@@ -166,6 +166,7 @@ type Node struct {
 	// Placement groups across nodes (pg_cluster.go).
 	pgLocal     map[string][]bundleRef        // per group: where each bundle lives in its node's table
 	pgGen       uint64                        // numbers the reservations of re-placed bundles
+	pgParked    map[string][]*taskEntry       // per group: tasks waiting for their bundle to be placed again
 	pgReserving map[string]bool               // groups waiting for their peers' reservations
 	pgRetry     map[string]bool               // groups with a placement retry scheduled
 	pgHosted    map[string]string             // bundles this node holds for a peer's group: id → owner node
@@ -232,6 +233,7 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 		pgReserving: map[string]bool{},
 		pgRetry:     map[string]bool{},
 		pgHosted:    map[string]string{},
+		pgParked:    map[string][]*taskEntry{},
 		fwdDemand:   map[string]map[string]float64{},
 	}
 	if n.binDir == "" {

@@ -272,7 +272,10 @@ func (n *Node) enqueueLocked(t *taskEntry) {
 		n.queues[key] = sq
 		n.shapeOrder = append(n.shapeOrder, key)
 	}
-	if n.hooks != nil && !t.owner.forwarded && t.retries == t.spec.MaxRetries && n.placeRemoteLocked(t) {
+	// A retried task runs here, except in a placement group bundle, which
+	// lives where it lives (possibly placed again after its node died).
+	retried := t.retries != t.spec.MaxRetries && t.spec.Strategy.Kind != StrategyPlacementGroup
+	if n.hooks != nil && !t.owner.forwarded && !retried && n.placeRemoteLocked(t) {
 		return
 	}
 	if n.startFailures >= maxStartFailures {

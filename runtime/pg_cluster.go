@@ -178,6 +178,7 @@ func (n *Node) finishPGReserveLocked(id, hosted string, assign []string, fresh [
 	}
 	n.pgWait[id] = nil
 	n.log.Debug("placement group reserved across nodes", "pg", id, "nodes", assign)
+	n.unparkPGTasksLocked(id, false)
 	n.scheduleLocked()
 }
 
@@ -337,7 +338,8 @@ func (n *Node) stopWaitingLocked(a *actorEntry) {
 }
 
 // routePGTaskLocked forwards t, scheduled into a bundle that lives on a
-// peer, to that peer. It reports true if it did.
+// peer, to that peer. It reports true if it did, or if t waits for its
+// bundle, lost with its node, to be placed again.
 func (n *Node) routePGTaskLocked(t *taskEntry) bool {
 	st := t.spec.Strategy
 	local, ok := n.pgLocal[st.PG]
@@ -346,7 +348,6 @@ func (n *Node) routePGTaskLocked(t *taskEntry) bool {
 	}
 	b := st.Bundle
 	if b < 0 {
-		b = -1
 		for i := range local {
 			info, err := n.pgs.Bundle(st.PG, i)
 			if err != nil {
@@ -360,15 +361,18 @@ func (n *Node) routePGTaskLocked(t *taskEntry) bool {
 			}
 		}
 		if b < 0 {
-			return false
+			return n.parkPGTaskLocked(t)
 		}
 	}
 	if b >= len(local) {
 		return false // the local path reports the bad index
 	}
 	info, err := n.pgs.Bundle(st.PG, b)
-	if err != nil || info.Node == n.id || info.Node == "" {
+	if err != nil || info.Node == n.id {
 		return false
+	}
+	if info.Node == "" {
+		return n.parkPGTaskLocked(t)
 	}
 	spec := *t.spec
 	spec.Strategy.PG, spec.Strategy.Bundle = local[b].pg, local[b].idx
@@ -380,6 +384,35 @@ func (n *Node) routePGTaskLocked(t *taskEntry) bool {
 	n.forwardLocked(t, info.Node)
 	t.spec = orig
 	return true
+}
+
+// parkPGTaskLocked holds t until its group's lost bundles are placed
+// again (unparkPGTasksLocked). It reports false if the group is not being
+// placed, for the local path to handle.
+func (n *Node) parkPGTaskLocked(t *taskEntry) bool {
+	if !n.pgPlacingLocked(t.spec.Strategy.PG) {
+		return false
+	}
+	t.state = tWaiting
+	n.pgParked[t.spec.Strategy.PG] = append(n.pgParked[t.spec.Strategy.PG], t)
+	return true
+}
+
+// unparkPGTasksLocked routes the tasks that waited for group id's
+// bundles again, once they are placed (or fails them if the group was
+// removed).
+func (n *Node) unparkPGTasksLocked(id string, removed bool) {
+	parked := n.pgParked[id]
+	delete(n.pgParked, id)
+	for _, t := range parked {
+		switch {
+		case t.state == tDone: // cancelled meanwhile
+		case removed:
+			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindSystem, Task: t.spec.Func, Message: "placement group " + id + " removed"})
+		default:
+			n.enqueueLocked(t)
+		}
+	}
 }
 
 // ReservePG reserves bundles here for a placement group a peer owns (its

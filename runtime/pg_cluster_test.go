@@ -35,7 +35,8 @@ func waitUntil(t *testing.T, d time.Duration, cond func() bool, what string) {
 // Actors scheduled into placement group bundles live where their bundle
 // lives, on this node or on the peer that holds it, and take their CPUs
 // out of the bundle rather than out of the node a second time. When the
-// peer dies, its bundle is placed again here and the actor that lived in
+// peer dies, its bundle is placed again here once a CPU is free; a task
+// scheduled into it meanwhile waits for it, and the actor that lived in
 // it (MaxRestarts) restarts in it, here.
 func TestActorsInBundlesAcrossNodesAndNodeDeath(t *testing.T) {
 	peer, _ := startNode(t, NodeConfig{NumCPUs: 4, PrestartWorkers: -1})
@@ -109,11 +110,37 @@ func TestActorsInBundlesAcrossNodesAndNodeDeath(t *testing.T) {
 		t.Fatalf("node has %v CPUs free and the bundle %v; want 1 (2 less the bundle) and 0 (the actor)", free, b.Available)
 	}
 
-	// The peer dies: its bundle comes here (1 CPU free) and the actor
-	// restarts in it.
+	// An actor outside the group takes this node's last free CPU.
+	blocker, err := c.CreateActor(ctx, &TaskSpec{Kind: KindActorCreate, Func: "A", MaxConcurrency: 1,
+		Resources: map[string]float64{"CPU": 1}, ResourcesSet: true, Strategy: Strategy{Kind: StrategyNodeAffinity, Node: n.ID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x := call(blocker); x != 1 || !n.HasActor(blocker) {
+		t.Fatalf("blocker: count %d, here: %v", x, n.HasActor(blocker))
+	}
+
+	// The peer dies. Its bundle cannot come here while the blocker holds
+	// the CPU: the group is RESCHEDULING, and a task scheduled into that
+	// bundle waits for it.
 	h.gone.Store(true)
 	n.PeerGone(peer.ID())
+	if nodes := bundleNodes(n, pg); nodes[there] != "" {
+		t.Fatalf("bundle %d placed on %q with no CPU free anywhere", there, nodes[there])
+	}
+	// (It asks for no CPU: the restarting actor takes the bundle's.)
+	parked := c.Submit(&TaskSpec{Func: "parked", NumReturns: 1, Resources: map[string]float64{},
+		Strategy: Strategy{Kind: StrategyPlacementGroup, PG: pg, Bundle: there}})
+	// Freeing the CPU lets the bundle come here; the task runs in it and
+	// the actor restarts in it.
+	if err := c.KillActor(ctx, blocker, true); err != nil {
+		t.Fatal(err)
+	}
 	waitUntil(t, 10*time.Second, func() bool { return bundleNodes(n, pg)[there] == n.ID() }, "the dead peer's bundle placed here")
+	v := getOne(t, c, parked[0])
+	if s, err := codec.DecodeInto[string](v.Data); v.Err != nil || err != nil || s != "parked" {
+		t.Fatalf("task in the re-placed bundle: %q, %v, %v", s, v.Err, err)
+	}
 	waitUntil(t, 10*time.Second, func() bool { return n.HasActor(remote) }, "the actor restarted here")
 	if x := call(remote); x != 1 {
 		t.Fatalf("restarted actor: count %d, want a fresh instance", x)

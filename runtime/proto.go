@@ -60,7 +60,6 @@ type wireArg struct {
 	data []byte
 	path string
 	size int64
-	err  *ErrorInfo // the argument's object failed (never pushed: the task fails instead)
 }
 
 // wireResult is one return value in mTaskDone.

@@ -28,8 +28,9 @@
 // commits.
 //
 // When a member fails or leaves, the tasks forwarded to it fail with
-// ErrKindWorkerCrashed, and the owner node retries them (on itself) while
-// they have retries left; actors that lived there restart elsewhere while
+// ErrKindWorkerCrashed, and the owner node retries them while they have
+// retries left (on itself, or, for a task in a placement group bundle,
+// wherever the bundle is placed again); actors that lived there restart elsewhere while
 // their MaxRestarts allows, and the placement group bundles it held are
 // placed again on the live nodes (runtime.Node.PeerGone). A SIGKILLed
 // node refuses connections long before the membership declares it dead
@@ -46,9 +47,8 @@
 // Not yet: lineage reconstruction (with results always stored on the
 // owner, only the owner's death loses objects, and that takes the driver
 // with it), cluster-wide reservation of actor names, propagating Cancel
-// to a forwarded task (its result is discarded instead), re-routing a
-// normal task queued for a bundle that is being placed again (it waits on
-// the owner), and zero-copy object transfer
-// (docs/benchmarks-runtime-cluster.md has the measured gap to a raw TCP
-// copy).
+// to a forwarded task (its result is discarded instead), placing the
+// retry of a forwarded DEFAULT/SPREAD task anywhere but on its owner, and
+// zero-copy object transfer (docs/benchmarks-runtime-cluster.md has the
+// measured gap to a raw TCP copy).
 package remote

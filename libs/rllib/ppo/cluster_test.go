@@ -168,6 +168,23 @@ func TestPPOSurvivesNodeKilledOnThreeNodeCluster(t *testing.T) {
 	if got := distinct(last.nodes); !slices.Equal(got, survivors) {
 		t.Errorf("after the failure the workers run on %v, want them spread over the survivors %v", last.nodes, survivors)
 	}
+	// The driver's Stop removed the group: each survivor gets all its
+	// CPUs back, also those of the bundles placed again on it (held under
+	// a reservation ID of their own).
+	for _, i := range []int{0, 3 - victim} {
+		testutil.WaitFor(t, 15*time.Second, func() bool { return selfCPU(c, i) == 2 }, "node "+strconv.Itoa(i)+" has its 2 CPUs back")
+	}
+}
+
+// selfCPU is the CPU node i reports free for itself (-1 if it does not
+// answer).
+func selfCPU(c *testutil.Cluster, i int) float64 {
+	for _, m := range c.Members(i) {
+		if m.IsSelf {
+			return m.ResourcesAvailable["CPU"]
+		}
+	}
+	return -1
 }
 
 func countOf(s []string, x string) int {
