@@ -80,14 +80,13 @@ func run(o options) error {
 	ctx := context.Background()
 	if !o.local {
 		// RLlib's placement group for n workers asks for 1 (driver) + n
-		// CPUs. Resources are logical; room for twice that leaves space for
-		// the actors too (the runtime has charged actors placed in a group
-		// against the node as well as the group).
+		// CPUs. Resources are logical, so on a machine with fewer cores the
+		// embedded node offers that many, as the course's server had.
 		most := 2
 		if len(o.scale) > 0 {
 			most = slices.Max(o.scale)
 		}
-		rt, err := goray.Init(ctx, goray.Config{NumCPUs: float64(max(runtime.NumCPU(), 8, 2*(most+1)))})
+		rt, err := goray.Init(ctx, goray.Config{NumCPUs: float64(max(runtime.NumCPU(), most+1))})
 		if err != nil {
 			return err
 		}

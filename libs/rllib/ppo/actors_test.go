@@ -14,8 +14,8 @@ import (
 )
 
 // initGoray starts an embedded node. Its CPUs are logical; 16 leaves room
-// for three worker sets of 2 actors at once (the runtime charges an actor
-// placed in a placement group against the node as well as the group).
+// for several worker sets (each a driver bundle plus one bundle per worker)
+// alive at once.
 func initGoray(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

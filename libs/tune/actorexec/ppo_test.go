@@ -11,14 +11,10 @@ import (
 // A PPO trial with a rollout worker runs as an actor that itself creates
 // rllib's placement group (driver bundle + worker bundle) and the worker
 // actor; the tuner reserves both CPUs per trial, so the two trials run one
-// after the other.
-//
-// The node has 3 CPUs, not 2: the goray runtime currently places an actor
-// with NumCPUs(1) in a placement-group bundle only when the node also has a
-// free CPU outside the group (reported to the runtime owner); with that
-// fixed, 2 CPUs are enough.
+// after the other. The node has exactly those 2 CPUs: an actor placed in a
+// placement-group bundle takes its CPU from the bundle, not from the node.
 func TestPPOTrialsWithRolloutWorkersAsActors(t *testing.T) {
-	ctx, rt := initRTCPUs(t, 3)
+	ctx, rt := initRTCPUs(t, 2)
 	space := map[string]any{
 		"env": "CartPole-v1", "num_rollout_workers": 1, "train_batch_size": 128,
 		"sgd_minibatch_size": 64, "num_sgd_iter": 1, "fcnet_hiddens": []int{16},
