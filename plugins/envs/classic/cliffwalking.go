@@ -20,9 +20,7 @@ var cwDeltas = [4][2]int{{-1, 0}, {0, 1}, {1, 0}, {0, -1}}
 // CliffWalking is CliffWalking-v1 and CliffWalkingSlippery-v1
 // (toy_text/cliffwalking.py).
 type CliffWalking struct {
-	spec envs.Spec
-	toyText
-	p [cwRows * cwCols][4]outcomes
+	gridMDP
 }
 
 func cwCliff(r, c int) bool { return r == cwRows-1 && c >= 1 && c <= cwCols-2 }
@@ -37,7 +35,7 @@ func newCliffWalking(id string, defaultSlippery bool) envs.Factory {
 		if err := k.finish([]string{modeANSI, modeRGB}); err != nil {
 			return nil, err
 		}
-		e := &CliffWalking{toyText: toyText{lastAction: -1}}
+		e := &CliffWalking{gridMDP{toyText: toyText{lastAction: -1}, p: make([][4]outcomes, cwRows*cwCols)}}
 		weights := make([]float64, cwRows*cwCols)
 		weights[cwStart] = 1
 		e.initCDF = initialDistribution(weights)
@@ -73,30 +71,6 @@ func newCliffWalking(id string, defaultSlippery bool) envs.Factory {
 		}
 		return e, nil
 	}
-}
-
-// Spec implements envs.Env.
-func (e *CliffWalking) Spec() envs.Spec { return e.spec }
-
-// Reset puts the agent on the start cell (3, 0) with one draw.
-func (e *CliffWalking) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, error) {
-	if err := e.reset(e.spec.ID, seed, obs); err != nil {
-		return nil, err
-	}
-	return envs.Info{"prob": 1.0}, nil
-}
-
-// Step draws one outcome; the Info map is reused by the next Step.
-func (e *CliffWalking) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
-	a, err := e.stepAction(e.spec.ID, action, obs, 4)
-	if err != nil {
-		return 0, false, nil, err
-	}
-	t := e.p[e.s][a].sample(e.rng)
-	e.s = t.next
-	e.lastAction = a
-	obs[0] = float64(t.next)
-	return t.reward, t.done, stepInfo(&e.info, &t), nil
 }
 
 // Render returns Gymnasium's ANSI grid ("ansi": x agent, T goal, C cliff,

@@ -120,11 +120,9 @@ func reachable(board [][]byte) bool {
 
 // FrozenLake is FrozenLake-v1 (toy_text/frozen_lake.py).
 type FrozenLake struct {
-	spec envs.Spec
-	toyText
+	gridMDP
 	desc       [][]byte
 	nrow, ncol int
-	p          [][4]outcomes
 }
 
 func newFrozenLake(id string, defaultMap string, maxSteps int, thr float64) envs.Factory {
@@ -286,7 +284,7 @@ func parseDesc(k *kwargs, v any) ([]string, error) {
 
 func buildFrozenLake(id string, rows []string, slippery bool, success float64, schedule [3]float64, maxSteps int, thr float64) (*FrozenLake, error) {
 	nrow, ncol := len(rows), len(rows[0])
-	e := &FrozenLake{toyText: toyText{lastAction: -1}, nrow: nrow, ncol: ncol}
+	e := &FrozenLake{gridMDP: gridMDP{toyText: toyText{lastAction: -1}}, nrow: nrow, ncol: ncol}
 	e.desc = make([][]byte, nrow)
 	weights := make([]float64, nrow*ncol)
 	for r, row := range rows {
@@ -359,31 +357,6 @@ func buildFrozenLake(id string, rows []string, slippery bool, success float64, s
 		Plugin:           PluginName,
 	}
 	return e, nil
-}
-
-// Spec implements envs.Env.
-func (e *FrozenLake) Spec() envs.Spec { return e.spec }
-
-// Reset puts the agent on S with one categorical_sample draw.
-func (e *FrozenLake) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, error) {
-	if err := e.reset(e.spec.ID, seed, obs); err != nil {
-		return nil, err
-	}
-	return envs.Info{"prob": 1.0}, nil
-}
-
-// Step draws one outcome of P[s][a]. The returned Info map is reused by
-// the next Step.
-func (e *FrozenLake) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
-	a, err := e.stepAction(e.spec.ID, action, obs, 4)
-	if err != nil {
-		return 0, false, nil, err
-	}
-	t := e.p[e.s][a].sample(e.rng)
-	e.s = t.next
-	e.lastAction = a
-	obs[0] = float64(t.next)
-	return t.reward, t.done, stepInfo(&e.info, &t), nil
 }
 
 // Render returns Gymnasium's ANSI text ("ansi": the last action in

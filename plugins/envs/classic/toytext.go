@@ -113,3 +113,38 @@ func stepInfo(info *envs.Info, t *transition) envs.Info {
 	(*info)["prob"] = t.probAny
 	return *info
 }
+
+// gridMDP is a toy-text env whose dynamics are a table of outcomes per
+// state and action (FrozenLake, CliffWalking), as Gymnasium's P dict is:
+// their Spec, Reset and Step are the same code over different tables.
+type gridMDP struct {
+	spec envs.Spec
+	toyText
+	p [][4]outcomes
+}
+
+// Spec implements envs.Env.
+func (e *gridMDP) Spec() envs.Spec { return e.spec }
+
+// Reset puts the agent on the start state with one categorical_sample
+// draw, as Gymnasium does.
+func (e *gridMDP) Reset(seed *int64, _ map[string]any, obs []float64) (envs.Info, error) {
+	if err := e.reset(e.spec.ID, seed, obs); err != nil {
+		return nil, err
+	}
+	return envs.Info{"prob": 1.0}, nil
+}
+
+// Step draws one outcome of P[s][a]. The returned Info map is reused by
+// the next Step.
+func (e *gridMDP) Step(action []float64, obs []float64) (float64, bool, envs.Info, error) {
+	a, err := e.stepAction(e.spec.ID, action, obs, 4)
+	if err != nil {
+		return 0, false, nil, err
+	}
+	t := e.p[e.s][a].sample(e.rng)
+	e.s = t.next
+	e.lastAction = a
+	obs[0] = float64(t.next)
+	return t.reward, t.done, stepInfo(&e.info, &t), nil
+}
