@@ -3,6 +3,8 @@ package goray
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	grt "github.com/goray/goray/runtime"
@@ -47,6 +49,10 @@ func TestErrorMapping(t *testing.T) {
 	}
 }
 
+// testRun numbers runs of tests that register functions, which must not
+// reuse a name in one process.
+var testRun atomic.Int64
+
 func TestRegisterRejectsBadFunctions(t *testing.T) {
 	mustPanic := func(name string, f func()) {
 		t.Helper()
@@ -61,8 +67,11 @@ func TestRegisterRejectsBadFunctions(t *testing.T) {
 	mustPanic("wrong result", func() { Register[int]("bad.result", func() string { return "" }) })
 	mustPanic("variadic", func() { Register[int]("bad.variadic", func(xs ...int) int { return 0 }) })
 	mustPanic("ctx not first", func() { Register[int]("bad.ctx", func(x int, ctx context.Context) int { return 0 }) })
-	Register[int]("ok.dup", func() int { return 1 })
-	mustPanic("duplicate", func() { Register[int]("ok.dup", func() int { return 1 }) })
+	// The registry is process-wide, so each run of this test (-count)
+	// registers under a name of its own.
+	dup := fmt.Sprintf("ok.dup.%d", testRun.Add(1))
+	Register[int](dup, func() int { return 1 })
+	mustPanic("duplicate", func() { Register[int](dup, func() int { return 1 }) })
 	mustPanic("actor ctor", func() { RegisterActor[struct{ A int }]("bad.actor", func() int { return 0 }) })
 }
 
@@ -73,7 +82,7 @@ func TestNotInitialized(t *testing.T) {
 	if _, err := Put(ctx, 1); !errors.Is(err, ErrNotInitialized) {
 		t.Fatalf("put: %v", err)
 	}
-	f := Register[int]("notinit.f", func() int { return 1 })
+	f := Register[int](fmt.Sprintf("notinit.f.%d", testRun.Add(1)), func() int { return 1 })
 	if _, err := f.Remote(ctx).Get(ctx); !errors.Is(err, ErrNotInitialized) {
 		t.Fatalf("remote: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -588,13 +589,18 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-var lateName = fmt.Sprintf("test.registeredLate.%d", os.Getpid())
+// lateName is unique per process and per run (-count), so workers never
+// know it and a second run does not register it twice.
+var (
+	lateName = fmt.Sprintf("test.registeredLate.%d", os.Getpid())
+	lateRun  atomic.Int64
+)
 
 func TestBadInput(t *testing.T) {
 	ctx, _ := initRT(t, goray.Config{})
 	// A function the workers do not know (registered after they started,
 	// in this process only).
-	late := goray.Register[int](lateName, func() int { return 1 })
+	late := goray.Register[int](fmt.Sprintf("%s.%d", lateName, lateRun.Add(1)), func() int { return 1 })
 	if _, err := late.Remote(ctx).Get(ctx); !errors.Is(err, goray.ErrUnknownFunction) {
 		t.Fatalf("unregistered: %v", err)
 	}
