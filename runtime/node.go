@@ -173,6 +173,7 @@ type Node struct {
 	fwdDemand   map[string]map[string]float64 // per peer: resources of forwarded work not finished
 
 	failures []TaskSnapshot // the latest task failures (snapshot.go)
+	taskObs  TaskObserver   // nil: nobody watches task transitions
 
 	local  *Client
 	wg     sync.WaitGroup // accept loop, process waiters

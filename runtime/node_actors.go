@@ -54,7 +54,7 @@ func (n *Node) createActorLocked(s *session, spec *TaskSpec) *ErrorInfo {
 		}
 	}
 	a := &actorEntry{id: spec.ID, spec: spec, owner: s, bin: s.bin, restarts: spec.MaxRestarts, state: aPending}
-	t := &taskEntry{spec: spec, owner: s, actor: a, state: tWaiting}
+	t := &taskEntry{spec: spec, owner: s, actor: a, state: tWaiting, submitted: n.stampLocked()}
 	a.create = t
 	n.actors[a.id] = a
 	n.tasks[spec.ID] = t

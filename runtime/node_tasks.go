@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/goray/goray/runtime/objectstore"
 	"github.com/goray/goray/runtime/task"
@@ -35,6 +36,10 @@ type taskEntry struct {
 	actor     *actorEntry // actor calls and creation
 	sq        *shapeQueue
 	children  []TaskID // tasks this one submitted, for recursive cancel
+	// submitted is when the task reached this node, for the scheduling
+	// latency a TaskObserver sees; failed marks a task failed for good.
+	submitted time.Time
+	failed    bool
 }
 
 // shapeQueue holds the ready normal tasks of one resource shape (and
@@ -122,7 +127,7 @@ func taskHolder(id TaskID) objectstore.HolderID { return objectstore.HolderID("t
 
 // submitLocked registers a task or actor call submitted by s.
 func (n *Node) submitLocked(s *session, spec *TaskSpec) {
-	t := &taskEntry{spec: spec, owner: s, retries: spec.MaxRetries, state: tWaiting}
+	t := &taskEntry{spec: spec, owner: s, retries: spec.MaxRetries, state: tWaiting, submitted: n.stampLocked()}
 	if spec.RetryExceptions {
 		t.appTries = spec.MaxRetries
 	}
@@ -468,6 +473,9 @@ func (n *Node) pushLocked(t *taskEntry, w *workerProc) bool {
 	}
 	t.state = tPushed
 	t.worker = w
+	if n.taskObs != nil && !t.submitted.IsZero() {
+		n.taskObs.TaskStarted(t.spec.Func, time.Since(t.submitted))
+	}
 	w.queue = append(w.queue, t)
 	w.refill = len(w.queue) < n.cfg.PipelineDepth
 	w.sess.send(&msg{t: mPush, spec: t.spec, args: args})
@@ -483,6 +491,9 @@ func (n *Node) unpinLocked(t *taskEntry) {
 
 // finishLocked forgets t after it succeeded or failed for good.
 func (n *Node) finishLocked(t *taskEntry) {
+	if n.taskObs != nil && t.state != tDone && t.spec.Kind != KindActorCreate {
+		n.taskObs.TaskFinished(t.spec.Func, t.failed)
+	}
 	t.state = tDone
 	n.unpinLocked(t)
 	if t.spec.Kind == KindActorCreate {
@@ -500,6 +511,7 @@ func (n *Node) failTaskLocked(t *taskEntry, e *ErrorInfo) {
 		return
 	}
 	n.recordFailureLocked(t, e)
+	t.failed = true
 	if t.actor != nil && t.spec.Kind == KindActorMethod {
 		n.removeFromActorQueueLocked(t)
 	}

@@ -175,3 +175,31 @@ func pgStateName(st task.PGState) string {
 		return "PENDING"
 	}
 }
+
+// TaskObserver watches task transitions for metrics. Its methods run under
+// the node's lock on the task-submission path, so they must be quick and
+// must not call back into the node (a Prometheus histogram or counter is).
+type TaskObserver interface {
+	// TaskStarted reports a task handed to a worker after waiting wait
+	// since it reached the node.
+	TaskStarted(name string, wait time.Duration)
+	// TaskFinished reports a task that succeeded or failed for good.
+	TaskFinished(name string, failed bool)
+}
+
+// SetTaskObserver installs o; call it before Start.
+func (n *Node) SetTaskObserver(o TaskObserver) {
+	n.mu.Lock()
+	n.taskObs = o
+	n.mu.Unlock()
+}
+
+// stampLocked is the submission time a TaskObserver needs, and the zero
+// time when nobody observes, so an embedded runtime's hot path does not
+// read the clock.
+func (n *Node) stampLocked() time.Time {
+	if n.taskObs == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}

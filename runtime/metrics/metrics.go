@@ -185,3 +185,20 @@ func (m *Metrics) AddLearnerSamples(n int) {
 	}
 	m.LearnerSamples.Add(float64(n))
 }
+
+// TaskStarted records how long a task waited between reaching its node and
+// starting on a worker (runtime.TaskObserver).
+func (m *Metrics) TaskStarted(_ string, wait time.Duration) { m.ObserveScheduling(wait) }
+
+// TaskFinished counts a task that succeeded or failed for good
+// (runtime.TaskObserver).
+func (m *Metrics) TaskFinished(_ string, failed bool) {
+	if m == nil {
+		return
+	}
+	outcome := "succeeded"
+	if failed {
+		outcome = "failed"
+	}
+	m.TasksFinished.WithLabelValues(outcome).Inc()
+}

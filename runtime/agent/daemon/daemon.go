@@ -182,6 +182,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.agent.SetEngine(eng)
 	obs := newObserver(d, eng, nodeID)
 	obs.mount(d.agent) // observe.go: dashboard, state API, /metrics
+	node.SetTaskObserver(obs.met)
 	d.ready.Store(true)
 	if err := d.agent.Start(ctx); err != nil {
 		return err

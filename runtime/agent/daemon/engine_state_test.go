@@ -88,8 +88,10 @@ func TestEngineStateInStateAPI(t *testing.T) {
 		_, body := get(t, ctx, addr, "/metrics", "")
 		return metric(body, "goray_actors", `state="ALIVE"`, `class="daemontest.Keeper"`) == 1 &&
 			metric(body, "goray_tasks", `state="RUNNING"`, `name="daemontest.nap"`) == 1 &&
-			metric(body, "goray_tasks", `state="FAILED"`, `name="daemontest.fail"`) == 1
-	}, "actors and tasks by state in /metrics")
+			metric(body, "goray_tasks", `state="FAILED"`, `name="daemontest.fail"`) == 1 &&
+			metric(body, "goray_tasks_finished_total", `outcome="failed"`) >= 1 &&
+			metric(body, "goray_scheduling_latency_seconds_count") >= 2
+	}, "actors and tasks by state, finished tasks and scheduling latencies in /metrics")
 
 	var sum state.TaskSummary
 	list("/api/v0/tasks/summary", &sum)
