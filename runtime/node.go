@@ -43,6 +43,9 @@ type NodeConfig struct {
 	// SocketPath is the unix socket for local clients and workers; "" → a
 	// fresh temp dir.
 	SocketPath string `toml:"socket_path"`
+	// WorkerLogDir receives each worker's stdout and stderr in its own
+	// file (WorkerLogName); "" → the node's own stdout and stderr.
+	WorkerLogDir string `toml:"worker_log_dir"`
 	// WorkerCommand is the argv that starts a worker; empty → os.Executable().
 	WorkerCommand []string `toml:"worker_command"`
 	// MaxWorkers caps task workers; 0 → 4×NumCPUs+4 (blocked workers do not
@@ -269,6 +272,11 @@ func (n *Node) Store() *objectstore.Store { return n.store }
 
 // Start listens on the node's socket and prestarts workers.
 func (n *Node) Start(ctx context.Context) error {
+	if dir := n.cfg.WorkerLogDir; dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("runtime: worker_log_dir: %w", err)
+		}
+	}
 	path := n.cfg.SocketPath
 	if path == "" {
 		dir, err := os.MkdirTemp("", "goray-node-")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -71,8 +72,29 @@ func (n *Node) startWorkerLocked(actor *actorEntry, bin string) error {
 	)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
+	var logf *os.File
+	if dir := n.cfg.WorkerLogDir; dir != "" {
+		// Each worker's output goes to its own file, named by its PID once
+		// it has one, so that `goray logs --worker PID` can read it.
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf(".starting-%d.log", w.id)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("runtime: worker log: %w", err)
+		}
+		logf = f
+		cmd.Stdout, cmd.Stderr = f, f
+	}
 	cmd.SysProcAttr = workerProcAttr()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	if logf != nil {
+		// The child holds its own descriptor; ours is no longer needed.
+		defer logf.Close()
+		if err == nil {
+			_ = os.Rename(logf.Name(), filepath.Join(n.cfg.WorkerLogDir, WorkerLogName(cmd.Process.Pid)))
+		} else {
+			_ = os.Remove(logf.Name())
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("runtime: start worker %s: %w", argv[0], err)
 	}
 	w.cmd = cmd

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -203,3 +204,7 @@ func (n *Node) stampLocked() time.Time {
 	}
 	return time.Now()
 }
+
+// WorkerLogName is the file, in NodeConfig.WorkerLogDir, that holds the
+// output of the worker with process ID pid.
+func WorkerLogName(pid int) string { return fmt.Sprintf("worker-%d.log", pid) }

@@ -154,6 +154,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Resources:         res,
 		ObjectStoreMemory: int64(d.cfg.ObjectStore.Memory),
 		SpillDir:          d.cfg.ObjectStore.SpillDir,
+		WorkerLogDir:      filepath.Join(d.cfg.DataDir, "logs", "workers"),
 		SocketPath:        d.sockPath,
 		WorkerCommand:     d.cfg.Worker.Command,
 		MaxWorkers:        d.cfg.Worker.MaxWorkers,

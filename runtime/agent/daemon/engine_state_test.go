@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,10 @@ var (
 		return ms, nil
 	})
 	stateFail = goray.Register[int]("daemontest.fail", func() (int, error) { return 0, errors.New("deliberate failure") })
+	stateSay  = goray.Register[int]("daemontest.say", func(word string) int {
+		fmt.Printf("worker says %s\n", word)
+		return os.Getpid()
+	})
 )
 
 // Keeper is an actor the state API should list.
@@ -92,6 +98,16 @@ func TestEngineStateInStateAPI(t *testing.T) {
 			metric(body, "goray_tasks_finished_total", `outcome="failed"`) >= 1 &&
 			metric(body, "goray_scheduling_latency_seconds_count") >= 2
 	}, "actors and tasks by state, finished tasks and scheduling latencies in /metrics")
+
+	// A worker's output is its own log in the state API, keyed by its PID.
+	pid, err := stateSay.Remote(ctx, "kumquat").Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() bool {
+		code, body := get(t, ctx, addr, fmt.Sprintf("/api/v0/logs?worker=%d", pid), "tok")
+		return code == 200 && strings.Contains(body, "worker says kumquat")
+	}, "the worker's output in /api/v0/logs?worker=PID")
 
 	var sum state.TaskSummary
 	list("/api/v0/tasks/summary", &sum)

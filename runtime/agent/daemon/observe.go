@@ -55,6 +55,8 @@ type observer struct {
 	peers map[string]state.NodeState // peers' own records (host stats)
 	runs  map[string]*jobRun         // training results followed, by job
 	store struct{ spilled, restored int64 }
+	// workerLogs: bytes of each worker log file already published.
+	workerLogs map[string]int64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -78,7 +80,7 @@ func newObserver(d *Daemon, eng *engine, nodeID string) *observer {
 		src: d.src, met: metrics.New(nodeID), host: state.NewHostSampler(),
 		hc:   &http.Client{Timeout: peerTimeout},
 		self: nodeID, started: time.Now(),
-		peers: map[string]state.NodeState{}, runs: map[string]*jobRun{},
+		peers: map[string]state.NodeState{}, runs: map[string]*jobRun{}, workerLogs: map[string]int64{},
 	}
 }
 
@@ -248,6 +250,7 @@ func (o *observer) refresh(context.Context) {
 	o.refreshMembers()
 	o.refreshStore()
 	o.refreshEngine()
+	o.refreshWorkerLogs()
 }
 
 // refreshJobs follows the jobs' outputs and counts jobs and trials by
