@@ -44,6 +44,21 @@ type BundleSnapshot struct {
 	Node      string
 }
 
+// ObjectSnapshot is one object this node knows. The node owns the objects
+// its clients create (docs/architecture.md), so it is their owner; Copies
+// are the peers it sent copies to.
+type ObjectSnapshot struct {
+	ID       string
+	Size     int64
+	Ready    bool
+	InStore  bool // in the shared-memory store, not inline
+	RefCount int
+	Copies   []string
+}
+
+// maxSnapshotObjects bounds the objects a Snapshot copies.
+const maxSnapshotObjects = 10000
+
 // Snapshot is what a node holds right now, for the state API, the
 // dashboard and the metrics. Finished tasks are not kept, except the most
 // recent failures, which is what an operator looks for.
@@ -52,6 +67,7 @@ type Snapshot struct {
 	Failures []TaskSnapshot
 	Actors   []ActorSnapshot
 	PGs      []PGSnapshot
+	Objects  []ObjectSnapshot
 }
 
 // maxFailures bounds the failures a node remembers.
@@ -160,6 +176,17 @@ func (n *Node) Snapshot() Snapshot {
 			s.PGs = append(s.PGs, ps)
 		}
 	}
+	for id, o := range n.objects {
+		if len(s.Objects) == maxSnapshotObjects {
+			break
+		}
+		if o.fetching {
+			continue
+		}
+		s.Objects = append(s.Objects, ObjectSnapshot{ID: id.String(), Size: o.size, Ready: o.ready,
+			InStore: o.inStore, RefCount: n.refs.Count(id), Copies: append([]string(nil), o.copies...)})
+	}
+	sort.Slice(s.Objects, func(i, j int) bool { return s.Objects[i].ID < s.Objects[j].ID })
 	sort.Slice(s.Tasks, func(i, j int) bool { return s.Tasks[i].ID < s.Tasks[j].ID })
 	sort.Slice(s.Actors, func(i, j int) bool { return s.Actors[i].ID < s.Actors[j].ID })
 	return s

@@ -59,6 +59,9 @@ type Engine struct {
 
 	nextID atomic.Uint64
 
+	// Objects moved between nodes, for the transfer metrics.
+	sentObjs, sentBytes, recvObjs, recvBytes atomic.Int64
+
 	mu       sync.Mutex
 	pending  map[uint64]*forward      // tasks this node forwarded, by forward ID
 	chunks   map[chunkKey][]byte      // partial chunked payloads
@@ -745,6 +748,10 @@ func (e *Engine) onObjGet(_ context.Context, f cluster.Frame) {
 			err = e.sendPayload(context.Background(), from, kindObjErr, rid, grt.EncodeResults(nil, ei))
 		} else {
 			err = e.sendPayload(context.Background(), from, kindObj, rid, data)
+			if err == nil {
+				e.sentObjs.Add(1)
+				e.sentBytes.Add(int64(len(data)))
+			}
 		}
 		if release != nil {
 			release()
@@ -823,6 +830,8 @@ func (e *Engine) objDone(rid uint64, r *objRecv) {
 		}
 		return
 	}
+	e.recvObjs.Add(1)
+	e.recvBytes.Add(int64(len(r.f.Buf)))
 	f.done(r.f, nil)
 }
 
@@ -880,4 +889,16 @@ func (e *Engine) onLocateName(_ context.Context, _ string, payload []byte) ([]by
 		return nil, errActorNotFound
 	}
 	return append(id[:], class...), nil
+}
+
+// TransferStats counts the objects (and their bytes) this node served to
+// peers and received from them since it started.
+type TransferStats struct {
+	Sent, SentBytes, Received, ReceivedBytes int64
+}
+
+// Transfers returns the object transfer counts so far.
+func (e *Engine) Transfers() TransferStats {
+	return TransferStats{Sent: e.sentObjs.Load(), SentBytes: e.sentBytes.Load(),
+		Received: e.recvObjs.Load(), ReceivedBytes: e.recvBytes.Load()}
 }

@@ -57,12 +57,14 @@ func (s *staticMembers) Subscribe() (<-chan cluster.Event, func()) {
 // default program is not this binary's hash: it must fetch the program
 // from A over the transport the first time a task arrives.
 type pair struct {
-	ctx   context.Context
-	a, b  *grt.Node
-	bDir  string
-	idA   string
-	idB   string
-	close func()
+	ctx  context.Context
+	a, b *grt.Node
+	// ea and eb are the nodes' remote engines.
+	ea, eb *remote.Engine
+	bDir   string
+	idA    string
+	idB    string
+	close  func()
 }
 
 func newPair(tb testing.TB) *pair {
@@ -112,7 +114,7 @@ func newPair(tb testing.TB) *pair {
 	eb := remote.New(b, rb, &staticMembers{self: b.ID(), nodes: members}, nil)
 	ea.Start()
 	eb.Start()
-	p := &pair{ctx: goray.WithRuntime(ctx, rt), a: a, b: b, bDir: bDir, idA: a.ID(), idB: b.ID()}
+	p := &pair{ctx: goray.WithRuntime(ctx, rt), a: a, b: b, bDir: bDir, idA: a.ID(), idB: b.ID(), ea: ea, eb: eb}
 	p.close = func() {
 		ea.Close()
 		ea.Close() // idempotent
@@ -428,6 +430,11 @@ func TestNestedRefsArePulledFromTheOwner(t *testing.T) {
 	}
 	if c := p.a.ObjectCopies(rb.ID()); len(c) != 1 || c[0] != p.idB {
 		t.Errorf("A's record of the big object's copies: %v, want [%s]", c, p.idB)
+	}
+	// The engines count the transfer on both sides (the transfer metrics).
+	sent, recv := p.ea.Transfers(), p.eb.Transfers()
+	if sent.Sent < 1 || sent.SentBytes < int64(len(big)) || recv.Received < 1 || recv.ReceivedBytes < int64(len(big)) {
+		t.Errorf("transfer counts: A sent %+v, B received %+v; want the 20 MiB object on both", sent, recv)
 	}
 }
 

@@ -56,4 +56,51 @@ func (o *observer) refreshEngine() {
 		pgs = append(pgs, ps)
 	}
 	o.src.SetPlacementGroups(pgs)
+
+	// Objects: the node's directory (inline and stored, with reference
+	// counts and the peers holding copies) joined with the store's spill
+	// state. This node owns them: the node, not the client, is the owner.
+	spilled := map[string]bool{}
+	for _, ob := range node.Store().List() {
+		if ob.Spilled {
+			spilled[ob.ID.String()] = true
+		}
+	}
+	objs := make([]state.ObjectState, 0, min(len(snap.Objects), maxObjects))
+	for _, ob := range snap.Objects {
+		if len(objs) == maxObjects {
+			break
+		}
+		objs = append(objs, state.ObjectState{ID: ob.ID, Size: ob.Size, Owner: o.self, OwnerNode: o.self,
+			Locations: append([]string{o.self}, ob.Copies...), Spilled: spilled[ob.ID], RefCount: ob.RefCount})
+	}
+	o.src.SetObjects(objs)
+}
+
+// refreshTransfers adds the objects moved between nodes since the last
+// refresh to the transfer counters.
+func (o *observer) refreshTransfers() {
+	o.d.mu.Lock()
+	re := o.d.remote
+	o.d.mu.Unlock()
+	if re == nil {
+		return
+	}
+	t := re.Transfers()
+	o.mu.Lock()
+	prev := o.transfers
+	o.transfers = t
+	o.mu.Unlock()
+	if d := t.Received - prev.Received; d > 0 {
+		o.met.Transfers.WithLabelValues("in").Add(float64(d))
+	}
+	if d := t.ReceivedBytes - prev.ReceivedBytes; d > 0 {
+		o.met.TransferBytes.WithLabelValues("in").Add(float64(d))
+	}
+	if d := t.Sent - prev.Sent; d > 0 {
+		o.met.Transfers.WithLabelValues("out").Add(float64(d))
+	}
+	if d := t.SentBytes - prev.SentBytes; d > 0 {
+		o.met.TransferBytes.WithLabelValues("out").Add(float64(d))
+	}
 }

@@ -109,6 +109,18 @@ func TestEngineStateInStateAPI(t *testing.T) {
 		return code == 200 && strings.Contains(body, "worker says kumquat")
 	}, "the worker's output in /api/v0/logs?worker=PID")
 
+	// An object the driver holds is listed with its owner and references.
+	ref, err := goray.Put(ctx, make([]byte, 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() bool {
+		var objs state.ListResponse[state.ObjectState]
+		list("/api/v0/objects?object_id="+ref.ID().String(), &objs)
+		return len(objs.Items) == 1 && objs.Items[0].Size >= 1<<20 && objs.Items[0].RefCount >= 1 &&
+			objs.Items[0].Owner != "" && len(objs.Items[0].Locations) == 1
+	}, "the driver's object in /api/v0/objects with owner and references")
+
 	var sum state.TaskSummary
 	list("/api/v0/tasks/summary", &sum)
 	if sum.FailuresTotal < 1 || len(sum.Failures) < 1 {

@@ -18,6 +18,7 @@ import (
 	"github.com/goray/goray/runtime/dashboard"
 	"github.com/goray/goray/runtime/jobs"
 	"github.com/goray/goray/runtime/metrics"
+	"github.com/goray/goray/runtime/remote"
 	"github.com/goray/goray/runtime/state"
 )
 
@@ -57,6 +58,8 @@ type observer struct {
 	store struct{ spilled, restored int64 }
 	// workerLogs: bytes of each worker log file already published.
 	workerLogs map[string]int64
+	// transfers: the remote engine's counts at the last refresh.
+	transfers remote.TransferStats
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -251,6 +254,7 @@ func (o *observer) refresh(context.Context) {
 	o.refreshStore()
 	o.refreshEngine()
 	o.refreshWorkerLogs()
+	o.refreshTransfers()
 }
 
 // refreshJobs follows the jobs' outputs and counts jobs and trials by
@@ -331,15 +335,6 @@ func (o *observer) refreshStore() {
 	o.store.spilled, o.store.restored = st.SpilledBytes, st.RestoredBytes
 	o.mu.Unlock()
 
-	objs := node.Store().List()
-	if len(objs) > maxObjects {
-		objs = objs[:maxObjects]
-	}
-	snap := make([]state.ObjectState, 0, len(objs))
-	for _, ob := range objs {
-		snap = append(snap, state.ObjectState{ID: ob.ID.String(), Size: ob.Size, Locations: []string{o.self}, Spilled: ob.Spilled})
-	}
-	o.src.SetObjects(snap)
 }
 
 // follow reads what a job wrote into its output_dir since the last
