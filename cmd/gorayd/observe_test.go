@@ -327,6 +327,10 @@ func TestObservabilityOnTwoNodeCluster(t *testing.T) {
 		if code, body := httpGet(t, ctx, c, 1, "/api/v0/logs?node="+ids[1], testToken); code != http.StatusOK || !strings.Contains(body, "msg=\"gorayd started\"") {
 			t.Errorf("node1's log: %d %.300q", code, body)
 		}
+		// Any daemon serves any node's log: node0 passes the request to node1.
+		if code, body := httpGet(t, ctx, c, 0, "/api/v0/logs?node="+ids[1], testToken); code != http.StatusOK || !strings.Contains(body, "node="+c.Nodes[1].Name) {
+			t.Errorf("node1's log through node0: %d %.300q", code, body)
+		}
 		if code, _ := httpGet(t, ctx, c, 0, "/api/v0/logs?job=goraysubmit_nosuchjob", testToken); code != http.StatusNotFound {
 			t.Errorf("unknown job's log: %d, want 404", code)
 		}

@@ -91,7 +91,7 @@ func newObserver(d *Daemon, eng *engine, nodeID string) *observer {
 // HTTP port. The state API is behind the cluster token; the dashboard's
 // static files and /metrics are not (see doc.go).
 func (o *observer) mount(a *agent.Agent) {
-	a.Handle("/api/v0/", o.d.gate(state.Handler(o.src, "")))
+	a.Handle("/api/v0/", o.d.gate(o.peerLogs(state.Handler(o.src, ""))))
 	a.HandlePublic("GET /metrics", o.met.Handler())
 	dash := dashboard.Handler()
 	a.HandlePublic("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
