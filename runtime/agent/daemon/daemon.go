@@ -31,10 +31,6 @@ var ErrNotReady = errors.New("gorayd's node is not running (starting or shutting
 // bytes plus the terminating NUL.
 const maxSocketPath = 100
 
-// jobStopGrace is how long a stopped job's driver gets between SIGTERM and
-// SIGKILL when the daemon shuts down.
-const jobStopGrace = 2 * time.Second
-
 // Daemon is one gorayd: agent, node and job manager.
 type Daemon struct {
 	cfg agent.Config
