@@ -47,6 +47,9 @@ type ClusterHooks interface {
 	// another goroutine, with it filled, or with an ErrKindObjectLost error
 	// if no peer has it.
 	FetchObject(ctx context.Context, id ObjectID, done func(f *Fetched, e *ErrorInfo))
+	// CancelForwarded asks node to cancel task id, which this node
+	// forwarded there (Node.CancelForwarded). It must not block.
+	CancelForwarded(node string, id TaskID, force bool)
 }
 
 // SetClusterHooks installs h (before Start). Tasks with the DEFAULT, SPREAD
@@ -184,6 +187,7 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		return
 	}
 	t.state = tPushed
+	t.fwdNode = node
 	n.log.Debug("forwarding a task", "task", t.spec.ID, "func", t.spec.Func, "node", node)
 	demand := t.spec.Resources
 	n.addFwdDemandLocked(node, demand, 1)

@@ -248,3 +248,14 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 	n.submitLocked(s, spec)
 	n.getLocked(s, 1, ids, true, true)
 }
+
+// CancelForwarded cancels task id, forwarded here by a peer whose owner
+// cancelled it (its job stopped, or Cancel). Unknown or finished tasks are
+// ignored: the cancel may cross the task's result.
+func (n *Node) CancelForwarded(id TaskID, force bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if t := n.tasks[id]; t != nil && t.owner != nil && t.owner.forwarded && t.state != tDone && !t.cancelled {
+		n.cancelTaskLocked(t, force)
+	}
+}

@@ -291,3 +291,5 @@ func TestGetFetchesObjectsFromThePeer(t *testing.T) {
 		t.Fatalf("Get of an object no node has: %v", vs[0].Err)
 	}
 }
+
+func (h *peerHooks) CancelForwarded(string, TaskID, bool) {}

@@ -40,6 +40,8 @@ type taskEntry struct {
 	// latency a TaskObserver sees; failed marks a task failed for good.
 	submitted time.Time
 	failed    bool
+	// fwdNode is the peer a forwarded task runs on ("" if it runs here).
+	fwdNode string
 }
 
 // shapeQueue holds the ready normal tasks of one resource shape (and
@@ -722,7 +724,12 @@ func (n *Node) cancelTaskLocked(t *taskEntry, force bool) {
 		t.cancelled = true
 		w := t.worker
 		if w == nil || w.sess == nil {
-			return // forwarded to a peer: its result is discarded on return
+			// Forwarded to a peer: cancel it there too, so it frees the
+			// peer's resources; its result is discarded here either way.
+			if t.fwdNode != "" && n.hooks != nil {
+				n.hooks.CancelForwarded(t.fwdNode, t.spec.ID, force)
+			}
+			return
 		}
 		if force && t.actor == nil && len(w.queue) > 0 && w.queue[0] == t {
 			w.kill()

@@ -320,3 +320,5 @@ func TestWaitTimeoutZeroOverSocket(t *testing.T) {
 		t.Fatalf("wait(timeout 0) = %v, want [false true]", got)
 	}
 }
+
+func (f *fakeCluster) CancelForwarded(string, TaskID, bool) {}

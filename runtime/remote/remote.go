@@ -34,6 +34,7 @@ const (
 	kindObj    = "rt.obj/v1"        // chunked: the object's bytes; ID = request ID
 	kindObjErr = "rt.objerr/v1"     // chunked: EncodeResults(nil, err); ID = request ID
 	kindObjNo  = "rt.objno/v1"      // empty: not here; ID = request ID
+	kindCancel = "rt.cancel/v1"     // task ID (16 bytes) + force byte
 )
 
 // pgReserve asks a peer to hold bundles of a placement group.
@@ -116,6 +117,7 @@ func (e *Engine) Start() {
 		e.tr.Subscribe(kindBinReq, e.onBinReq),
 		e.tr.Subscribe(kindBin, e.chunked(e.onBin)),
 		e.tr.Subscribe(kindKill, e.onKill),
+		e.tr.Subscribe(kindCancel, e.onCancel),
 		cluster.Serve(e.tr, kindLocate, e.onLocate),
 	)
 	e.cancels = append(e.cancels,
@@ -408,6 +410,28 @@ func (e *Engine) onKill(_ context.Context, f cluster.Frame) {
 	}
 	copy(id[:], f.Payload)
 	_ = e.node.KillActor(id, f.Payload[len(id)] == 1, "killed by its owner on "+f.From)
+}
+
+// CancelForwarded implements grt.ClusterHooks.
+func (e *Engine) CancelForwarded(node string, id grt.TaskID, force bool) {
+	p := append(id[:], 0)
+	if force {
+		p[len(id)] = 1
+	}
+	e.send(node, func() {
+		if err := e.tr.Send(context.Background(), node, cluster.Frame{Kind: kindCancel, Last: true, Payload: p}); err != nil {
+			e.log.Warn("cannot cancel a forwarded task", "node", node, "task", id, "err", err)
+		}
+	})
+}
+
+func (e *Engine) onCancel(_ context.Context, f cluster.Frame) {
+	var id grt.TaskID
+	if len(f.Payload) != len(id)+1 {
+		return
+	}
+	copy(id[:], f.Payload)
+	e.node.CancelForwarded(id, f.Payload[len(id)] == 1)
 }
 
 func (e *Engine) take(id uint64) *forward {

@@ -527,3 +527,34 @@ func TestDefaultStrategySpillsOver(t *testing.T) {
 		t.Fatalf("tasks per node: %v; want some on each of A %s and B %s", count, p.idA, p.idB)
 	}
 }
+
+// spinOn ignores its context: only a forced cancel (a killed worker) ends it.
+var spinOn = goray.Register[int]("remote_test.spinOn", func() int {
+	for {
+		time.Sleep(time.Millisecond)
+	}
+})
+
+// TestCancelReachesTheForwardedTask: cancelling a task that runs on a peer
+// cancels it there, so the peer's CPU comes back (a stopped job frees its
+// resources on every node).
+func TestCancelReachesTheForwardedTask(t *testing.T) {
+	p := newPair(t)
+	ctx := p.ctx
+	freeOnB := func() float64 {
+		_, avail, err := p.b.LocalClient().NodeResources(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return avail["CPU"]
+	}
+	ref := spinOn.Options(goray.Strategy(goray.NodeAffinity(p.idB, false)), goray.MaxRetries(0)).Remote(ctx)
+	testutil.WaitFor(t, 20*time.Second, func() bool { return freeOnB() == 1 }, "the task running on B")
+	if err := goray.Cancel(ctx, ref, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ref.Get(ctx); !errors.Is(err, goray.ErrTaskCancelled) {
+		t.Fatalf("Get of the cancelled task: %v", err)
+	}
+	testutil.WaitFor(t, 20*time.Second, func() bool { return freeOnB() == 2 }, "B's CPU free after the cancel")
+}
