@@ -84,8 +84,10 @@ func (n *Node) recordFailureLocked(t *taskEntry, e *ErrorInfo) {
 		f.Actor = t.actor.id.String()
 	}
 	n.failures = append(n.failures, f)
-	if len(n.failures) > maxFailures {
-		n.failures = append(n.failures[:0:0], n.failures[len(n.failures)-maxFailures:]...)
+	// Trimmed only when twice the bound, so a burst of failures copies the
+	// list once per maxFailures failures rather than on every one.
+	if len(n.failures) >= 2*maxFailures {
+		n.failures = append(n.failures[:0], n.failures[len(n.failures)-maxFailures:]...)
 	}
 }
 
@@ -137,7 +139,7 @@ func (n *Node) Snapshot() Snapshot {
 		}
 		s.Tasks = append(s.Tasks, ts)
 	}
-	s.Failures = append(s.Failures, n.failures...)
+	s.Failures = append(s.Failures, n.failures[max(0, len(n.failures)-maxFailures):]...)
 	for _, a := range n.actors {
 		as := ActorSnapshot{ID: a.id.String(), Class: a.spec.Func, Name: a.spec.Name,
 			Detached: a.spec.Detached, Remote: a.remote}

@@ -553,7 +553,11 @@ func TestCancelReachesTheForwardedTask(t *testing.T) {
 	if err := goray.Cancel(ctx, ref, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ref.Get(ctx); !errors.Is(err, goray.ErrTaskCancelled) {
+	// Bounded, so that a cancel that never lands fails in seconds rather
+	// than at the pair's 5-minute deadline.
+	gctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := ref.Get(gctx); !errors.Is(err, goray.ErrTaskCancelled) {
 		t.Fatalf("Get of the cancelled task: %v", err)
 	}
 	testutil.WaitFor(t, 20*time.Second, func() bool { return freeOnB() == 2 }, "B's CPU free after the cancel")
