@@ -189,6 +189,9 @@ var (
 	ErrBadKwargs = errors.New("invalid env kwargs")
 	// ErrResetNeeded: step before the first reset (Gymnasium's OrderEnforcing).
 	ErrResetNeeded = errors.New("step called before reset")
+	// ErrStaleStep: a plugin dropped a step sent before the vector's last
+	// reset (it arrived late, after the host gave up on it).
+	ErrStaleStep = errors.New("stale step dropped")
 	// ErrPluginCrashed: the plugin process died or stopped answering.
 	ErrPluginCrashed = errors.New("env plugin crashed")
 	// ErrHandshake: the plugin binary speaks another protocol version.

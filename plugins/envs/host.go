@@ -376,6 +376,9 @@ type PluginVector struct {
 	batch     Batch
 	broken    error // set after a crash; cleared by Restart
 	needReset bool
+	// epoch numbers the resets this host sent; steps carry it so the
+	// plugin drops a step that an interrupted call left in flight.
+	epoch uint64
 }
 
 var _ VectorEnv = (*PluginVector)(nil)
@@ -434,6 +437,7 @@ func (v *PluginVector) start(ctx context.Context) error {
 		v.batch.Infos = make([]Info, n)
 	}
 	v.req.VectorId = v.vecID
+	v.req.Epoch = 0 // a fresh plugin vector has seen no reset yet
 	v.broken, v.needReset = nil, false
 	if !v.opts.UnaryStep && v.fast == nil {
 		if err := v.openStream(); err != nil {
@@ -599,7 +603,9 @@ func (v *PluginVector) Reset(ctx context.Context, seeds []int64, options map[str
 			v.closeStream()
 		}
 	}
-	resp, err := v.proc.rpc.Reset(ctx, &envv1.ResetRequest{VectorId: v.vecID, Seeds: seeds, HasSeeds: seeds != nil, OptionsJson: opts})
+	v.epoch++
+	v.req.Epoch = v.epoch
+	resp, err := v.proc.rpc.Reset(ctx, &envv1.ResetRequest{VectorId: v.vecID, Seeds: seeds, HasSeeds: seeds != nil, OptionsJson: opts, Epoch: v.epoch})
 	if err != nil {
 		return nil, v.callError(ctx, err)
 	}
@@ -623,7 +629,7 @@ func (v *PluginVector) Step(ctx context.Context, actions []float64) (*Batch, err
 		return v.stepShm(ctx, actions)
 	}
 	if v.opts.UnaryStep {
-		resp, err := v.proc.rpc.Step(ctx, &envv1.StepRequest{VectorId: v.vecID, Actions: actions})
+		resp, err := v.proc.rpc.Step(ctx, &envv1.StepRequest{VectorId: v.vecID, Actions: actions, Epoch: v.req.Epoch})
 		if err != nil {
 			e := v.callError(ctx, err)
 			if errors.Is(e, context.DeadlineExceeded) || errors.Is(e, context.Canceled) {

@@ -280,6 +280,7 @@ var errorKinds = []struct {
 	{"reset_needed", ErrResetNeeded},
 	{"bad_kwargs", ErrBadKwargs},
 	{"unknown_env", ErrUnknownEnv},
+	{"stale_step", ErrStaleStep},
 }
 
 func errorKind(err error) string {

@@ -50,6 +50,9 @@ type serverVector struct {
 	vec    VectorEnv
 	out    envv1.Batch
 	closed bool // CloseVector ran; the shm goroutine must not step
+	// epoch is the step epoch of the last reset that carried one; steps
+	// from an older epoch are dropped (see StepRequest.epoch).
+	epoch uint64
 
 	// fastMu guards fast, apart from mu: stopping the shm goroutine waits
 	// for a step it is running, which holds mu.
@@ -80,6 +83,15 @@ func (sv *serverVector) attach(ft *envv1.FastTransport, logger *slog.Logger, id 
 	return TransportShm
 }
 
+// staleLocked refuses a step that belongs to an epoch before the vector's
+// last reset: it was sent before that reset and only arrived after it.
+func (sv *serverVector) staleLocked(req *envv1.StepRequest) error {
+	if e := req.GetEpoch(); e != 0 && e != sv.epoch {
+		return fmt.Errorf("%w: step of epoch %d dropped, the vector was reset into epoch %d", ErrStaleStep, e, sv.epoch)
+	}
+	return nil
+}
+
 // detach stops the fast channel, if any.
 func (sv *serverVector) detach() {
 	sv.fastMu.Lock()
@@ -100,7 +112,7 @@ func statusError(err error) error {
 		code = codes.NotFound
 	case "bad_action", "bad_kwargs":
 		code = codes.InvalidArgument
-	case "reset_needed":
+	case "reset_needed", "stale_step":
 		code = codes.FailedPrecondition
 	}
 	st := status.New(code, innerMessage(err))
@@ -200,6 +212,9 @@ func (s *server) Reset(ctx context.Context, req *envv1.ResetRequest) (*envv1.Bat
 	if err != nil {
 		return nil, statusError(err)
 	}
+	if e := req.GetEpoch(); e != 0 {
+		v.epoch = e
+	}
 	return unaryBatch(b)
 }
 
@@ -210,6 +225,9 @@ func (s *server) Step(ctx context.Context, req *envv1.StepRequest) (*envv1.Batch
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.staleLocked(req); err != nil {
+		return nil, statusError(err)
+	}
 	b, err := v.vec.Step(ctx, req.GetActions())
 	if err != nil {
 		return nil, statusError(err)
@@ -250,7 +268,10 @@ func (s *server) StepStream(stream grpc.BidiStreamingServer[envv1.StepRequest, e
 			return err
 		}
 		v.mu.Lock()
-		b, err := v.vec.Step(ctx, req.GetActions())
+		b, err := (*Batch)(nil), v.staleLocked(req)
+		if err == nil {
+			b, err = v.vec.Step(ctx, req.GetActions())
+		}
 		out := &v.out
 		if err != nil {
 			*out = envv1.Batch{Error: &envv1.Error{Kind: errorKind(err), Message: innerMessage(err)}}

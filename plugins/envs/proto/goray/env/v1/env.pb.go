@@ -541,7 +541,12 @@ type ResetRequest struct {
 	Seeds    []int64 `protobuf:"varint,2,rep,packed,name=seeds,proto3" json:"seeds,omitempty"`
 	HasSeeds bool    `protobuf:"varint,3,opt,name=has_seeds,json=hasSeeds,proto3" json:"has_seeds,omitempty"`
 	// options_json is a JSON object of reset options.
-	OptionsJson   []byte `protobuf:"bytes,4,opt,name=options_json,json=optionsJson,proto3" json:"options_json,omitempty"`
+	OptionsJson []byte `protobuf:"bytes,4,opt,name=options_json,json=optionsJson,proto3" json:"options_json,omitempty"`
+	// epoch, when not zero, starts a new step epoch: the plugin drops any
+	// step that still carries an older epoch. A step interrupted on a
+	// stream the host tore down may reach the plugin after the next reset;
+	// without the epoch it would shift the new episode by one step.
+	Epoch         uint64 `protobuf:"varint,5,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -604,11 +609,22 @@ func (x *ResetRequest) GetOptionsJson() []byte {
 	return nil
 }
 
+func (x *ResetRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
 type StepRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	VectorId uint64                 `protobuf:"varint,1,opt,name=vector_id,json=vectorId,proto3" json:"vector_id,omitempty"`
 	// actions holds num_envs × action FlatDim values.
-	Actions       []float64 `protobuf:"fixed64,2,rep,packed,name=actions,proto3" json:"actions,omitempty"`
+	Actions []float64 `protobuf:"fixed64,2,rep,packed,name=actions,proto3" json:"actions,omitempty"`
+	// epoch is the epoch of the last reset the host sent (0: unchecked, as
+	// hosts before the field). A step of another epoch is refused with the
+	// error kind "stale_step" and changes nothing.
+	Epoch         uint64 `protobuf:"varint,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -655,6 +671,13 @@ func (x *StepRequest) GetActions() []float64 {
 		return x.Actions
 	}
 	return nil
+}
+
+func (x *StepRequest) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
 }
 
 // Batch is the result of a reset or a step of all N sub-envs.
@@ -1504,15 +1527,17 @@ const file_env_proto_rawDesc = "" +
 	"\x12MakeVectorResponse\x12\x1b\n" +
 	"\tvector_id\x18\x01 \x01(\x04R\bvectorId\x12&\n" +
 	"\x04spec\x18\x02 \x01(\v2\x12.goray.env.v1.SpecR\x04spec\x12\x1c\n" +
-	"\ttransport\x18\x03 \x01(\tR\ttransport\"\x81\x01\n" +
+	"\ttransport\x18\x03 \x01(\tR\ttransport\"\x97\x01\n" +
 	"\fResetRequest\x12\x1b\n" +
 	"\tvector_id\x18\x01 \x01(\x04R\bvectorId\x12\x14\n" +
 	"\x05seeds\x18\x02 \x03(\x03R\x05seeds\x12\x1b\n" +
 	"\thas_seeds\x18\x03 \x01(\bR\bhasSeeds\x12!\n" +
-	"\foptions_json\x18\x04 \x01(\fR\voptionsJson\"D\n" +
+	"\foptions_json\x18\x04 \x01(\fR\voptionsJson\x12\x14\n" +
+	"\x05epoch\x18\x05 \x01(\x04R\x05epoch\"Z\n" +
 	"\vStepRequest\x12\x1b\n" +
 	"\tvector_id\x18\x01 \x01(\x04R\bvectorId\x12\x18\n" +
-	"\aactions\x18\x02 \x03(\x01R\aactions\"\xc6\x01\n" +
+	"\aactions\x18\x02 \x03(\x01R\aactions\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\"\xc6\x01\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03obs\x18\x01 \x03(\x01R\x03obs\x12\x18\n" +
 	"\arewards\x18\x02 \x03(\x01R\arewards\x12\x1e\n" +
