@@ -96,7 +96,7 @@ func Init(ctx context.Context, cfg Config) (*Runtime, error) {
 	MaybeRunWorker()
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler) // the runtime then shows warnings meant for users on stderr
 	}
 	addr := cfg.Address
 	if addr == "" {

@@ -166,8 +166,13 @@ func (n *Node) cacheBinary(path, sum string) (string, error) {
 	return dst, nil
 }
 
-// workerArgvLocked is the command that starts a worker of pool bin.
-func (n *Node) workerArgvLocked(bin string) ([]string, error) {
+// workerArgvLocked is the command that starts a worker of pool key (its
+// program; the working dir is workDirOf's).
+func (n *Node) workerArgvLocked(key string) ([]string, error) {
+	bin, _ := splitPool(key)
+	if bin == n.defHash { // a forwarded pool may name the default by its hash
+		bin = ""
+	}
 	if bin != "" {
 		if argv, ok := n.bins[bin]; ok {
 			return argv, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,12 +92,18 @@ func (c *Client) hello(ctx context.Context, workerID uint64) error {
 	h := &msg{t: mHello, str: protocolMagic, n: ProtocolVersion, n2: int64(workerID)}
 	if workerID == 0 {
 		// A driver announces its program so that the node runs its tasks
-		// in workers of that program (a worker's program is known).
+		// in workers of that program (a worker's program is known), and
+		// its working dir, where those workers start (workdir.go). Over
+		// TCP the node may be on another machine, where the program's
+		// path means nothing: the driver offers to send it instead.
+		dh := driverHello{Dir: os.Getenv(EnvWorkingDir), Pkg: os.Getenv(EnvWorkingDirPackage)}
 		if id, err := selfBinary(); err == nil {
-			h.str2, h.data = id.Path, []byte(id.SHA256)
+			dh.BinPath, dh.BinSHA = id.Path, id.SHA256
+			dh.Upload = c.cn.nc.RemoteAddr().Network() == "tcp"
 		} else {
 			c.log.Warn("cannot identify this program; tasks run in the node's default workers", "err", err)
 		}
+		h.str2, h.data = dh.encode()
 	}
 	c.cn.send(h)
 	select {
@@ -109,6 +116,11 @@ func (c *Client) hello(ctx context.Context, workerID uint64) error {
 		}
 		copy(c.prefix[:], m.data)
 		c.nodeID = m.str2
+		if m.flag && workerID == 0 {
+			// The node lacks our program: it must have it before our
+			// first task runs, so Dial returns only once it is stored.
+			return c.uploadBinary(ctx)
+		}
 		return nil
 	case <-c.closedCh:
 		return fmt.Errorf("runtime: hello: %w", ErrNotConnected)
@@ -177,6 +189,8 @@ func (c *Client) deliver(m *msg) {
 		if c.worker != nil {
 			c.worker.onMessage(m)
 		}
+	case mWarning:
+		c.onWarning(m) // demand.go
 	}
 }
 

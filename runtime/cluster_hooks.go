@@ -33,6 +33,18 @@ type ClusterHooks interface {
 	// and calls done once, from another goroutine, with its node, ID and
 	// class, or an error.
 	LocateNamedActor(ctx context.Context, name string, done func(node string, id ActorID, class string, err error))
+	// ReserveName reserves rec.Name for rec.Actor at the node that owns
+	// the name and calls done once, from another goroutine: with a nil
+	// error, or with an error wrapping ErrNameTaken and the record that
+	// holds the name, or with why the owner could not be asked before
+	// ctx ended.
+	ReserveName(ctx context.Context, rec NameRecord, done func(holder NameRecord, err error))
+	// AnnounceName tells the name's owner where the actor of rec lives
+	// now. It must not block.
+	AnnounceName(ctx context.Context, rec NameRecord)
+	// ReleaseName frees rec.Name at its owner if rec.Actor holds it (the
+	// actor died for good). It must not block.
+	ReleaseName(ctx context.Context, rec NameRecord)
 	// KillActor asks node to kill actor id (Kill, or its owner exited).
 	// It must not block.
 	KillActor(ctx context.Context, node string, id ActorID, noRestart bool)
@@ -86,6 +98,13 @@ func (n *Node) placeRemoteLocked(t *taskEntry) bool {
 	case d.Outcome == task.Schedule && d.Node != n.id:
 		n.forwardLocked(t, d.Node)
 		return true
+	case d.Outcome == task.Wait && !fits(t.spec.Resources, n.total):
+		// Only a bigger peer can ever run it: it waits in that peer's
+		// queue (feasibility is the cluster's, not this node's).
+		if node, ok := task.FeasibleElsewhere(task.Resources(t.spec.Resources), peers); ok {
+			n.forwardLocked(t, node)
+			return true
+		}
 	case st.Kind == task.StrategyNodeAffinity && !st.Soft && st.Node != n.id:
 		// Pinned to a live peer that is busy now (as far as its last
 		// broadcast says): it waits in that node's queue, not here.
@@ -165,18 +184,16 @@ func (n *Node) forwardMessageLocked(t *taskEntry) (*ForwardMessage, bool) {
 		}
 		spec.Args[i] = Arg{Data: data}
 	}
-	bin := ""
+	key := ""
 	if t.owner != nil {
-		bin = t.owner.bin
+		key = t.owner.bin
 	}
 	if t.actor != nil {
-		bin = t.actor.bin
+		key = t.actor.bin
 	}
-	if bin == "" {
-		bin = n.defaultBinaryHash()
-	}
-	spec.Contained = nil // refs nested in arguments are not shipped (yet)
-	return &ForwardMessage{Spec: &spec, Binary: bin, Release: release}, true
+	bin, pkg := n.forwardParts(key) // workdir.go
+	spec.Contained = nil            // refs nested in arguments are not shipped (yet)
+	return &ForwardMessage{Spec: &spec, Binary: bin, Package: pkg, Release: release}, true
 }
 
 // forwardLocked sends t (a normal task, or a call of an actor that lives
@@ -191,7 +208,8 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 	n.log.Debug("forwarding a task", "task", t.spec.ID, "func", t.spec.Func, "node", node)
 	demand := t.spec.Resources
 	n.addFwdDemandLocked(node, demand, 1)
-	n.hooks.Forward(context.Background(), node, fm, func(results [][]byte, e *ErrorInfo) {
+	// A normal task's large results may stay on node (lineage.go).
+	n.forwardVia(node, fm, t.spec.Kind == KindNormal, func(results [][]byte, located []ForwardResult, e *ErrorInfo) {
 		stored := make([]bool, len(results))
 		for i, r := range results {
 			if n.isLarge(len(r)) && n.storeLarge(t.spec.ID.ReturnID(i), r) == nil {
@@ -203,6 +221,7 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		n.addFwdDemandLocked(node, demand, -1)
 		if t.state != tPushed {
 			n.discardStoredLocked(&msg{tid: t.spec.ID}, stored)
+			n.dropLocatedLocked(located, t.spec.ID, nil)
 			return
 		}
 		m := &msg{tid: t.spec.ID, err: e}
@@ -213,7 +232,13 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 		switch {
 		case t.cancelled:
 			n.discardStoredLocked(m, stored)
+			n.dropLocatedLocked(located, t.spec.ID, nil)
 			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindCancelled, Task: t.spec.Func, Message: "task cancelled"})
+		case located != nil && e == nil:
+			n.completeLocatedLocked(t, stored, located) // lineage.go
+		case e != nil && e.Kind == ErrKindHandedBack && t.spec.Kind == KindNormal:
+			n.discardStoredLocked(m, stored)
+			n.replaceHandedBackLocked(t, node, e) // drain.go
 		case nodeDied && t.spec.Kind == KindNormal && t.retries != 0:
 			// The node died with the task: run it here (a retried task is
 			// not placed remotely again).
@@ -265,6 +290,9 @@ func (n *Node) placeActorRemoteLocked(a *actorEntry) bool {
 	switch {
 	case d.Outcome == task.Schedule && d.Node != n.id:
 		target = d.Node
+	case d.Outcome == task.Wait && !fits(a.spec.Resources, n.total):
+		// Only a bigger peer can ever hold it: it waits there.
+		target, _ = task.FeasibleElsewhere(task.Resources(a.spec.Resources), peers)
 	case d.Outcome != task.Infeasible && st.Kind == task.StrategyNodeAffinity && !st.Soft && st.Node != n.id:
 		for _, p := range peers {
 			if p.ID == st.Node && p.Alive {
@@ -292,6 +320,7 @@ func (n *Node) forwardActorLocked(a *actorEntry, target string, spec *TaskSpec) 
 	}
 	a.remote, a.placed, a.state, a.proxy = target, true, aAlive, true
 	a.create.state = tDone
+	n.nameMovedLocked(a)
 	n.log.Debug("actor placed on a peer", "actor", a.id, "node", target)
 	n.hooks.Forward(context.Background(), target, fm, func(_ [][]byte, e *ErrorInfo) {
 		if e == nil {
@@ -352,6 +381,7 @@ func (n *Node) PeerGone(node string) {
 	// Bundles first, so that actors restarting below find them re-placed
 	// or wait for them.
 	n.pgPeerGoneLocked(node)
+	n.lineagePeerGoneLocked(node) // lineage.go: its objects are rebuilt or lost
 	for _, a := range n.actors {
 		if a.proxy && a.remote == node {
 			n.actorNodeDiedLocked(a, node, &ErrorInfo{Kind: ErrKindActorDied, Task: a.spec.Func, Message: "the actor's node " + node + " died"})

@@ -54,6 +54,16 @@
 //     nodes (Ray's rescheduling of a dead node's bundles); actors that
 //     lived in them restart (MaxRestarts) or are recreated by their
 //     caller once their bundle is placed again.
+//   - Feasibility is the cluster's: a request too big for this node but
+//     not for a peer waits in that peer's queue; only one that no live
+//     node could ever hold fails at once (ErrKindInfeasible).
+//   - Draining (drain.go): a node about to leave hands the forwarded
+//     tasks that have not started back to their owners, which place them
+//     again without spending a retry, and lets the running ones finish.
+//
+// Work that waits for resources is the node's pending demand, by shape
+// (demand.go); its submitter is warned once per shape when it has waited
+// longer than NodeConfig.PendingWarning.
 //
 // # Programs
 //
@@ -65,6 +75,12 @@
 // content-addressed cache (binaries.go). Workers are never shared between
 // programs. A peer that lacks a forwarded task's program fetches it from
 // the sender once, by hash.
+//
+// A driver also announces its working dir, and the pool is keyed by both:
+// its workers start in that dir (a job's content-addressed working_dir
+// package, on every node that runs its work; workdir.go). A driver that
+// connects over TCP from another machine uploads its program when the
+// node lacks it (driver_tcp.go).
 //
 // Directories a node leaves behind when it is SIGKILLed (the store's
 // tmpfs directory, the socket directory) record their owner's PID and

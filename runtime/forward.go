@@ -25,6 +25,10 @@ type ForwardMessage struct {
 	Spec *TaskSpec
 	// Binary is the hex sha256 of the program ("" the receiver's default).
 	Binary string
+	// Package is the hex sha256 of the working-dir package the task's
+	// workers run in ("" none): the receiver fetches it from the sender
+	// when it lacks it.
+	Package string
 	// Release, on the sending node, unpins the argument bytes once the
 	// message is encoded; not on the wire.
 	Release func()
@@ -36,6 +40,7 @@ func EncodeForward(f *ForwardMessage) []byte {
 	var e enc
 	e.u8(ProtocolVersion)
 	e.str(f.Binary)
+	e.str(f.Package)
 	e.taskspec(f.Spec)
 	return e.b
 }
@@ -47,6 +52,7 @@ func DecodeForward(b []byte) (*ForwardMessage, error) {
 		return nil, fmt.Errorf("%w: forwarded task of protocol v%d, want v%d", ErrProtocol, v, ProtocolVersion)
 	}
 	f := &ForwardMessage{Binary: d.str()}
+	f.Package = d.str()
 	f.Spec = d.taskspec()
 	if d.err != nil {
 		return nil, d.err
@@ -164,6 +170,24 @@ func (n *Node) AddBinary(sum string, r io.Reader) error {
 // bin (registered: HasBinary or AddBinary), and calls done exactly once,
 // from another goroutine, with its encoded results or its failure.
 func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]byte, e *ErrorInfo)) {
+	n.runForwarded("", spec, bin, func(rs []ForwardResult, e *ErrorInfo) {
+		var out [][]byte
+		if rs != nil {
+			out = make([][]byte, len(rs))
+			for i, r := range rs {
+				out[i] = r.Data
+			}
+		}
+		done(out, e)
+	})
+}
+
+// runForwarded is RunForwarded and RunForwardedFor (lineage.go): with an
+// owner node, a normal task's large results stay here, kept for it.
+func (n *Node) runForwarded(owner string, spec *TaskSpec, bin string, done func([]ForwardResult, *ErrorInfo)) {
+	if n.handBackIfDraining(spec, func(r [][]byte, e *ErrorInfo) { done(inlineResults(r), e) }) { // drain.go
+		return
+	}
 	n.defaultBinaryHash()
 	n.log.Debug("running a forwarded task", "task", spec.ID, "func", spec.Func)
 	// Large arguments go into the store first (without n.mu: the store may
@@ -202,7 +226,10 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 	if spec.NumReturns == 0 && spec.Kind != KindActorCreate {
 		spec.NumReturns = 1
 	}
-	results := make([][]byte, spec.NumReturns)
+	results := make([]ForwardResult, spec.NumReturns)
+	// Large results of a normal task stay here for their owner node.
+	keep := owner != "" && spec.Kind == KindNormal
+	s.sameHost = keep // a store object's reply then names its file instead of copying it
 	got := 0
 	var fail *ErrorInfo
 	ids := make([]ObjectID, spec.NumReturns)
@@ -218,7 +245,12 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 		if m.err != nil && fail == nil {
 			fail = m.err
 		}
-		results[m.n] = m.data
+		if keep && m.err == nil && m.str != "" {
+			results[m.n] = ForwardResult{Node: n.id, Size: m.n2}
+			n.refs.AddLocal(m.oid, heldFor(owner))
+		} else {
+			results[m.n] = ForwardResult{Data: m.data}
+		}
 		if got++; got < len(results) {
 			return
 		}
@@ -228,6 +260,11 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 			delete(n.sessions, s)
 			for _, id := range append(ids, argIDs...) {
 				n.freeLocked(n.refs.RemoveLocal(id, s.holder))
+			}
+			if fail != nil && keep {
+				for _, id := range ids {
+					n.freeLocked(n.refs.RemoveLocal(id, heldFor(owner)))
+				}
 			}
 			n.mu.Unlock()
 			if fail != nil {
@@ -246,7 +283,7 @@ func (n *Node) RunForwarded(spec *TaskSpec, bin string, done func(results [][]by
 		return
 	}
 	n.submitLocked(s, spec)
-	n.getLocked(s, 1, ids, true, true)
+	n.getLocked(s, 1, ids, true, !keep)
 }
 
 // CancelForwarded cancels task id, forwarded here by a peer whose owner

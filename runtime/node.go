@@ -65,6 +65,19 @@ type NodeConfig struct {
 	// executables that this node runs workers of; "" →
 	// $TMPDIR/goray-bin-<uid>.
 	BinaryCacheDir string `toml:"binary_cache_dir"`
+	// PackageCacheDir holds the working-dir packages of the drivers whose
+	// workers this node runs (see pkgstore); "" →
+	// $TMPDIR/goray-pkg-<uid>.
+	PackageCacheDir string `toml:"package_cache_dir"`
+	// DriverTCPAddr, when set, is a host:port where drivers on other
+	// machines connect (GORAY_ADDRESS=tcp://host:port; port 0 picks one,
+	// see DriverTCPAddr). Such a driver uploads its program if the node
+	// lacks it, so only trusted networks may reach this address.
+	DriverTCPAddr string `toml:"driver_tcp_addr"`
+	// PendingWarning is how long a task or actor waits for resources
+	// before its submitter is warned (demand.go); 0 →
+	// DefaultPendingWarning, negative → never.
+	PendingWarning time.Duration `toml:"pending_warning"`
 }
 
 func (c *NodeConfig) setDefaults() {
@@ -133,7 +146,9 @@ type Node struct {
 	sockDir  string // created by us, removed on Stop
 	sockPath string
 	ln       net.Listener
-	prefix   [4]byte // random prefix of client IDs
+	prefix   [4]byte // NodePrefix(id): the prefix of its clients' IDs
+	// tcpLn serves drivers from other machines (driver_tcp.go); nil when off.
+	tcpLn net.Listener
 
 	mu            sync.Mutex
 	stopped       bool
@@ -176,11 +191,14 @@ type Node struct {
 	fwdDemand   map[string]map[string]float64 // per peer: resources of forwarded work not finished
 
 	failures []TaskSnapshot // the latest task failures (snapshot.go)
+	demand   *demandWatch   // the pending-work warning (demand.go)
+	draining bool           // leaving: no new work lands here (drain.go)
 	taskObs  TaskObserver   // nil: nobody watches task transitions
 
 	local  *Client
 	wg     sync.WaitGroup // accept loop, process waiters
 	hooks  ClusterHooks   // nil: single node
+	lin    *lineageTable  // located objects and their lineage (lineage.go); nil until one is
 	policy *task.Policy
 }
 
@@ -243,7 +261,12 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 	if n.binDir == "" {
 		n.binDir = filepath.Join(os.TempDir(), fmt.Sprintf("goray-bin-%d", os.Getuid()))
 	}
-	_, _ = rand.Read(n.prefix[:])
+	n.prefix = NodePrefix(n.id) // owners are recognised by their IDs (ids.go)
+	// Sessions number the clients' IDs after the prefix: a random start
+	// keeps a node restarted under the same ID from minting its old IDs.
+	var seq [4]byte
+	_, _ = rand.Read(seq[:])
+	n.nextSess = binary.LittleEndian.Uint32(seq[:]) >> 1
 	n.total = task.Resources{task.CPU: cfg.NumCPUs}
 	if cfg.NumGPUs > 0 {
 		n.total[task.GPU] = cfg.NumGPUs
@@ -299,6 +322,10 @@ func (n *Node) Start(ctx context.Context) error {
 	n.local = newLocalClient(n)
 	n.wg.Add(1)
 	go n.acceptLoop()
+	if err := n.listenDriverTCP(); err != nil { // driver_tcp.go
+		_ = n.Stop(ctx)
+		return err
+	}
 	n.mu.Lock()
 	for i := 0; i < n.cfg.PrestartWorkers; i++ {
 		if err := n.startWorkerLocked(nil, ""); err != nil {
@@ -308,6 +335,7 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}
 	n.mu.Unlock()
+	n.startDemandWatch()
 	n.log.Info("node started", "id", n.id, "socket", path, "cpus", n.cfg.NumCPUs)
 	return nil
 }
@@ -377,6 +405,9 @@ func (n *Node) Stop(ctx context.Context) error {
 	if n.ln != nil {
 		_ = n.ln.Close()
 	}
+	if n.tcpLn != nil {
+		_ = n.tcpLn.Close()
+	}
 	for _, c := range conns {
 		c.send(&msg{t: mExit})
 		c.closeAfterFlush()
@@ -429,8 +460,11 @@ type session struct {
 	// sameHost: a unix-socket client, which can map store files itself.
 	sameHost bool
 	// bin is the worker pool of the session's program ("" the default):
-	// a driver's announced binary, a worker's own.
+	// a driver's announced binary, a worker's own, with the working dir
+	// (poolKey).
 	bin string
+	// upload: the driver's program arriving in chunks (workdir.go).
+	upload *binUpload
 	// forwarded: the session of one task forwarded by a peer; its task
 	// runs here, never forwarded again.
 	forwarded bool

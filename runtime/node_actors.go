@@ -42,6 +42,10 @@ type actorEntry struct {
 	// located); this entry forwards its calls there in arrival order.
 	proxy  bool
 	remote string
+	// nameCreated: this node created the actor and reserved its name
+	// cluster-wide at this time (unix ns); it announces and releases the
+	// name (names.go). 0 otherwise.
+	nameCreated int64
 }
 
 // createActorLocked registers an actor; the reply is sent by the caller.
@@ -276,6 +280,7 @@ func (n *Node) actorDiedLocked(a *actorEntry, cause *ErrorInfo) {
 	if a.spec.Name != "" && n.named[a.spec.Name] == a.id {
 		delete(n.named, a.spec.Name)
 	}
+	n.nameDiedLocked(a)
 	queue := a.queue
 	a.queue = nil
 	for _, t := range queue {

@@ -60,12 +60,17 @@ func (n *Node) handle(s *session, m *msg) {
 		return
 	}
 
+	if m.t == mBinary {
+		n.onBinaryChunk(s, m) // file I/O: without n.mu
+		return
+	}
 	var bin string
+	var upload bool
 	if m.t == mHello && m.n2 == 0 {
-		// A driver: find (or build) the worker pool of its program before
-		// answering, so that its first submission finds it. This reads
-		// the binary, so it runs without n.mu.
-		bin = n.resolveDriverBinary(m.str2, string(m.data))
+		// A driver: find (or build) the worker pool of its program and
+		// working dir before answering, so that its first submission
+		// finds it. This reads the binary, so it runs without n.mu.
+		bin, upload = n.resolveDriverHello(s, m)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -97,15 +102,15 @@ func (n *Node) handle(s *session, m *msg) {
 		p := n.clientPrefix(s)
 		reply.data = p[:]
 		s.bin = bin
+		reply.flag = upload // the driver sends its program before anything else
 		s.send(reply)
-		if m.n2 != 0 && !n.workerHelloLocked(s, uint64(m.n2)) {
+		if m.n2 != 0 && (!s.sameHost || !n.workerHelloLocked(s, uint64(m.n2))) { // workers connect only locally
 			n.log.Warn("unknown worker said hello", "worker", m.n2)
 		}
 	case mSubmit:
 		n.submitLocked(s, m.spec)
 	case mCreateActor:
-		e := n.createActorLocked(s, m.spec)
-		s.send(&msg{t: mReply, req: m.req, err: e})
+		n.createActorReplyLocked(s, m.req, m.spec) // names.go: reserves a name first
 	case mGet:
 		n.getLocked(s, m.req, m.ids, m.flag, m.n == 1)
 	case mUnsub:

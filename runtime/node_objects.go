@@ -95,8 +95,16 @@ func (n *Node) getLocked(s *session, req uint64, ids []ObjectID, wantData, inlin
 			s.send(n.objectReplyLocked(s, req, i, id, o, wantData, inline))
 			continue
 		}
+		if !wantData && n.locatedLocked(id, o) {
+			// Computed, its bytes on a peer (lineage.go): ready for a Wait.
+			s.send(&msg{t: mObject, req: req, n: int64(i), oid: id, flag: true})
+			continue
+		}
 		o.waiters = append(o.waiters, waiter{s: s, req: req, idx: i, wantData: wantData, inline: inline})
 		pending = append(pending, id)
+		if o.fetching {
+			n.needObjectLocked(id) // a located object is pulled here (lineage.go)
+		}
 	}
 	if len(pending) > 0 {
 		s.subs[req] = &subscription{ids: pending, remaining: len(pending)}
@@ -166,6 +174,7 @@ func (n *Node) freeLocked(ids []ObjectID) {
 			continue
 		}
 		delete(n.objects, id)
+		n.lineageFreedLocked(id) // lineage.go: copies kept on peers go too
 		if len(o.waiters) > 0 {
 			n.failWaitersLocked(o, lostInfo(id, "object freed"))
 		}

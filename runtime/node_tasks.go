@@ -210,6 +210,9 @@ func (n *Node) resolveArgsLocked(t *taskEntry) bool {
 		case !o.ready:
 			o.deps = append(o.deps, t)
 			t.missing++
+			if o.fetching {
+				n.needObjectLocked(a.Ref) // a located argument is pulled or rebuilt (lineage.go)
+			}
 		}
 	}
 	return true

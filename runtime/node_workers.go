@@ -72,6 +72,9 @@ func (n *Node) startWorkerLocked(actor *actorEntry, bin string) error {
 	)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
+	// A driver's workers run in its working dir, so that relative paths
+	// mean in a task what they mean in the driver.
+	cmd.Dir = n.workDirOf(bin)
 	var logf *os.File
 	if dir := n.cfg.WorkerLogDir; dir != "" {
 		// Each worker's output goes to its own file, named by its PID once

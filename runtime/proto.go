@@ -9,8 +9,10 @@ import (
 )
 
 // ProtocolVersion is exchanged in the hello frame; peers with another
-// version are refused.
-const ProtocolVersion = 1
+// version are refused. v2: drivers announce their working dir and may
+// upload their program (mBinary); forwarded tasks carry the working dir's
+// package.
+const ProtocolVersion = 2
 
 // protocolMagic opens the hello frame so that a stray connection fails fast.
 const protocolMagic = "goray-rt"
@@ -52,6 +54,7 @@ const (
 	mCancelTask  msgType = 23 // node→worker: tid, flag=force
 	mExit        msgType = 24 // node→worker
 	mSteal       msgType = 25 // node→worker: give back queued tasks (mReturned)
+	mBinary      msgType = 26 // driver→node: str=sha256, data=a chunk of its program, flag=last (with req → mReply); sent when the hello reply's flag asks
 )
 
 // wireArg is a resolved argument pushed to a worker: inline bytes, or a

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -32,24 +33,91 @@ const fetchedLinger = 2 * time.Second
 
 // Fetched is the destination of an object arriving from a peer: a file
 // in the store for a large object (so that the bytes are copied once,
-// from the socket into the mapped file), a plain buffer otherwise. The
-// hooks fill Buf completely and hand it to FetchObject's done.
+// from the socket into the object's file), a plain buffer otherwise.
+// The hooks fill it completely (Write, ReadFrom, or Buf where it is not
+// nil) and hand it to FetchObject's done.
 type Fetched struct {
-	Buf []byte
-	w   *objectstore.Writer
+	// Buf is the object's memory when it is one: always for a small
+	// object, for a large one only from FetchBuffer. FetchDest's large
+	// destinations are files, filled with Write or ReadFrom.
+	Buf  []byte
+	w    *objectstore.Writer
+	in   *objectstore.Ingest
+	off  int64 // bytes written into Buf by Write and ReadFrom
+	size int64
 }
 
 // Abort discards a destination that will not be handed over.
 func (f *Fetched) Abort() {
-	if f != nil && f.w != nil {
+	if f == nil {
+		return
+	}
+	if f.w != nil {
 		f.w.Abort()
+	}
+	if f.in != nil {
+		f.in.Abort()
 	}
 }
 
-// FetchBuffer returns the destination for object id of size bytes.
+// Size is the object's length in bytes.
+func (f *Fetched) Size() int64 { return f.size }
+
+// Remaining is how many bytes Write and ReadFrom still expect.
+func (f *Fetched) Remaining() int64 {
+	if f.in != nil {
+		return f.in.Remaining()
+	}
+	return f.size - f.off
+}
+
+// Write appends p to the object; writing past its size is an error.
+func (f *Fetched) Write(p []byte) (int, error) {
+	if f.in != nil {
+		return f.in.Write(p)
+	}
+	if int64(len(p)) > f.size-f.off {
+		return 0, fmt.Errorf("runtime: fetched object: %d bytes at offset %d exceed its %d", len(p), f.off, f.size)
+	}
+	n := copy(f.Buf[f.off:], p)
+	f.off += int64(n)
+	return n, nil
+}
+
+// ReadFrom fills the rest of the object from r and reads nothing past
+// it. A store file takes an *io.LimitedReader over a TCP connection by
+// splice(2), without the bytes passing through this process.
+func (f *Fetched) ReadFrom(r io.Reader) (int64, error) {
+	if f.in != nil {
+		return f.in.ReadFrom(r)
+	}
+	n, err := io.ReadFull(r, f.Buf[f.off:f.size])
+	f.off += int64(n)
+	if err != nil {
+		return int64(n), fmt.Errorf("runtime: fetched object: %w", err)
+	}
+	return int64(n), nil
+}
+
+// inStore reports whether the object goes into the store (and must be
+// sealed there).
+func (f *Fetched) inStore() bool { return f.w != nil || f.in != nil }
+
+// seal publishes a store destination.
+func (f *Fetched) seal() error {
+	if f.in != nil {
+		return f.in.Seal()
+	}
+	return f.w.Seal()
+}
+
+// FetchBuffer returns a destination for object id of size bytes whose
+// Buf is its memory (mapped from the store for a large object), for
+// callers that fill it in place. FetchDest is cheaper for bytes that
+// arrive front to back.
 func (n *Node) FetchBuffer(id ObjectID, size int64) (*Fetched, error) {
 	if !n.isLarge(int(size)) {
-		return &Fetched{Buf: make([]byte, size)}, nil
+		return &Fetched{Buf: make([]byte, size), size: size}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeWriteTimeout)
 	defer cancel()
@@ -57,7 +125,25 @@ func (n *Node) FetchBuffer(id ObjectID, size int64) (*Fetched, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: store fetched object %s: %w", id, err)
 	}
-	return &Fetched{Buf: w.Bytes(), w: w}, nil
+	return &Fetched{Buf: w.Bytes(), w: w, size: size}, nil
+}
+
+// FetchDest returns a destination for object id of size bytes that is
+// filled front to back with Write or ReadFrom: for a large object a new
+// file in the store, written without first allocating, zeroing and
+// mapping its memory (objectstore.Ingest), which on tmpfs costs more
+// than the network copy.
+func (n *Node) FetchDest(id ObjectID, size int64) (*Fetched, error) {
+	if !n.isLarge(int(size)) {
+		return &Fetched{Buf: make([]byte, size), size: size}, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeWriteTimeout)
+	defer cancel()
+	in, err := n.store.CreateIngest(ctx, id, size)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: store fetched object %s: %w", id, err)
+	}
+	return &Fetched{in: in, size: size}, nil
 }
 
 // remoteObjectLocked starts fetching id from the peers and returns its
@@ -69,10 +155,10 @@ func (n *Node) remoteObjectLocked(id ObjectID) *object {
 	o := &object{fetching: true}
 	n.objects[id] = o
 	n.refs.AddLocal(id, fetchHolder)
-	n.hooks.FetchObject(context.Background(), id, func(f *Fetched, e *ErrorInfo) {
+	n.fetchObjectLocked(id, func(f *Fetched, e *ErrorInfo) { // lineage.go: a dead owner fails it at once
 		stored := false
-		if e == nil && f.w != nil {
-			if err := f.w.Seal(); err != nil {
+		if e == nil && f.inStore() {
+			if err := f.seal(); err != nil {
 				e = &ErrorInfo{Kind: ErrKindSystem, Message: err.Error()}
 			} else {
 				stored = true
@@ -91,9 +177,9 @@ func (n *Node) remoteObjectLocked(id ObjectID) *object {
 		case e != nil:
 			o.err = e
 		case stored:
-			o.inStore, o.size = true, int64(len(f.Buf))
+			o.inStore, o.size = true, f.Size()
 		default:
-			o.data, o.size = f.Buf, int64(len(f.Buf))
+			o.data, o.size = f.Buf, f.Size()
 		}
 		n.readyLocked(id, o)
 		time.AfterFunc(fetchedLinger, func() {

@@ -79,6 +79,8 @@ func startProfile() {
 	if err != nil {
 		return
 	}
+	profMu.Lock()
+	defer profMu.Unlock()
 	if pprof.StartCPUProfile(f) != nil {
 		f.Close()
 		return
@@ -149,6 +151,7 @@ func (w *workerRT) watchdog(parent int) {
 		select {
 		case <-t.C:
 			if parent > 0 && os.Getppid() != parent {
+				stopProfile() // a profile that is never stopped is an empty file
 				os.Exit(1)
 			}
 		case <-w.exit:

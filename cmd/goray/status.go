@@ -134,12 +134,7 @@ func printStatus(w io.Writer, st agent.StatusResponse, now time.Time) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Demands:")
-	if len(st.PendingDemands) == 0 {
-		fmt.Fprintln(w, " (no resource demands)")
-	}
-	for _, d := range st.PendingDemands {
-		fmt.Fprintf(w, " %s: %d+ pending tasks/actors (on %s)\n", fmtShape(d.Shape), d.Count, shortID(d.NodeID))
-	}
+	printDemands(w, st)
 	if len(st.Unreachable) > 0 {
 		ids := make([]string, len(st.Unreachable))
 		for i, id := range st.Unreachable {
@@ -212,4 +207,29 @@ func fmtShape(shape map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%q: %g", k, shape[k]))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// printDemands lists the cluster's pending demands summed over the nodes
+// by shape, as `ray status` does, each with the nodes where it waits.
+func printDemands(w io.Writer, st agent.StatusResponse) {
+	sum := st.Demands
+	if sum == nil { // a daemon from before the summed list
+		sum = agent.SumDemands(st.PendingDemands)
+	}
+	if len(sum) == 0 {
+		fmt.Fprintln(w, " (no resource demands)")
+	}
+	for _, d := range sum {
+		var where []string
+		for _, nd := range st.PendingDemands {
+			if nd.Count > 0 && fmtShape(nd.Shape) == fmtShape(d.Shape) {
+				where = append(where, fmt.Sprintf("%s: %d", shortID(nd.NodeID), nd.Count))
+			}
+		}
+		fmt.Fprintf(w, " %s: %d+ pending tasks/actors", fmtShape(d.Shape), d.Count)
+		if len(where) > 0 {
+			fmt.Fprintf(w, " (%s)", strings.Join(where, ", "))
+		}
+		fmt.Fprintln(w)
+	}
 }

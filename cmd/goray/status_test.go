@@ -29,6 +29,11 @@ func TestStatusCommand(t *testing.T) {
 		Available:      map[string]float64{"CPU": 1, "memory": 1 << 30, "object_store_memory": 128 << 20},
 		PendingDemands: []agent.Demand{{Shape: map[string]float64{"CPU": 8, "GPU": 1}, Count: 3}},
 	}})
+	// Demands are the cluster's: the same shape waiting on two nodes is
+	// one line with the sum.
+	c.Agents[0].SetEngine(statusEngine{agent.EngineReport{
+		PendingDemands: []agent.Demand{{Shape: map[string]float64{"CPU": 8, "GPU": 1}, Count: 2}, {Shape: map[string]float64{"CPU": 0.5}, Count: 1}},
+	}})
 	addr := c.Agents[0].HTTPAddr()
 	t.Setenv("GORAY_ADDRESS", addr)
 	t.Setenv("GORAY_TOKEN", "tok")
@@ -44,11 +49,15 @@ func TestStatusCommand(t *testing.T) {
 	for _, want := range []string{
 		"Alive:", "alive node0", "alive node1", "[this node]", "(no dead nodes)",
 		"1.0/4.0 CPU", "0B/2.00GiB memory", "128.00MiB/512.00MiB object_store_memory", "object store: 0B/512.00MiB in use",
-		`{"CPU": 8, "GPU": 1}: 3+ pending tasks/actors`,
+		`{"CPU": 8, "GPU": 1}: 5+ pending tasks/actors (`, `{"CPU": 0.5}: 1+ pending tasks/actors (`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)
 		}
+	}
+
+	if i, j := strings.Index(out, `{"CPU": 8, "GPU": 1}`), strings.Index(out, `{"CPU": 0.5}`); i < 0 || j < i {
+		t.Errorf("demands not ordered by count:\n%s", out)
 	}
 
 	// --json prints the API's document.
@@ -56,6 +65,9 @@ func TestStatusCommand(t *testing.T) {
 	var st agent.StatusResponse
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || len(st.Alive) != 2 {
 		t.Fatalf("--json: exit %d, output %s", code, out)
+	}
+	if len(st.PendingDemands) != 3 || len(st.Demands) != 2 || st.Demands[0].Count != 5 || st.Demands[1].Count != 1 {
+		t.Errorf("--json demands: per node %+v, summed %+v", st.PendingDemands, st.Demands)
 	}
 
 	// A wrong token gives the server's message and exit 1.

@@ -2,9 +2,12 @@
 // daemons through gossip, serves daemon-to-daemon RPC and the HTTP API (with
 // the job API), and runs the node's engine (object store, scheduler, worker
 // processes) and the job manager. On SIGTERM or SIGINT it stops running
-// jobs, leaves the cluster gracefully and stops every worker. All the logic
-// lives in runtime/agent and runtime/agent/daemon; this file only wires
-// modes, flags, signals and exit codes.
+// jobs, drains (peers place no more work here, tasks they forwarded that
+// have not started go back to them, running ones get
+// scheduler.drain_timeout to finish), leaves the cluster gracefully and
+// stops every worker. All the logic lives in runtime/agent and
+// runtime/agent/daemon; this file only wires modes, flags, signals and
+// exit codes.
 //
 // The gorayd binary is re-executed by itself in three helper modes, which
 // main checks before anything else: a task worker of its node
@@ -64,7 +67,8 @@ func runLibraryDriver() (int, bool) {
 }
 
 // shutdownTimeout bounds stopping jobs, the graceful leave, the server drain
-// and stopping the workers on a signal.
+// and stopping the workers on a signal; the node's drain
+// (scheduler.drain_timeout) comes on top.
 const shutdownTimeout = 10 * time.Second
 
 func run(args []string, stderr io.Writer) int {
@@ -93,8 +97,8 @@ func run(args []string, stderr io.Writer) int {
 	}
 	<-ctx.Done()
 	stop() // a second signal now kills the process the default way
-	log.Info("signal received; leaving the cluster")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	log.Info("signal received; draining, then leaving the cluster")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout+time.Duration(cfg.Scheduler.DrainTimeout))
 	defer cancel()
 	if err := d.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)

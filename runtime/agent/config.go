@@ -65,7 +65,19 @@ type Config struct {
 	Resources   ResourcesConfig   `toml:"resources"`
 	ObjectStore ObjectStoreConfig `toml:"object_store"`
 	Worker      WorkerConfig      `toml:"worker"`
+	Driver      DriverConfig      `toml:"driver"`
+	Scheduler   SchedulerConfig   `toml:"scheduler"`
 	Log         LogConfig         `toml:"log"`
+}
+
+// DriverConfig configures how drivers reach the daemon's node besides its
+// unix socket.
+type DriverConfig struct {
+	// TCPAddr, when set, is a host:port where drivers on other machines
+	// connect with GORAY_ADDRESS=tcp://host:port. Off by default: such a
+	// driver can upload and run its program, so bind it only where
+	// trusted machines reach it.
+	TCPAddr string `toml:"tcp_addr"`
 }
 
 // WorkerConfig configures the worker processes of the daemon's node.
@@ -80,6 +92,13 @@ type WorkerConfig struct {
 	// Prestart is how many workers start with the node: 0 means one per
 	// CPU, -1 none (workers then start on first use).
 	Prestart int `toml:"prestart"`
+	// BinaryCacheDir is where the node keeps its content-addressed copies
+	// of drivers' programs. Empty means one cache shared by every daemon
+	// of this user on the machine ($TMPDIR/goray-bin-<uid>); a relative
+	// path is under data_dir ("bin" gives each daemon its own, so that
+	// programs reach it over the network even from a daemon on the same
+	// machine).
+	BinaryCacheDir string `toml:"binary_cache_dir"`
 }
 
 // GossipConfig configures membership (memberlist).
@@ -229,6 +248,10 @@ func (c *Config) Finalize(ctx context.Context) {
 	if c.ObjectStore.SpillDir == "" {
 		c.ObjectStore.SpillDir = filepath.Join(c.DataDir, "spill")
 	}
+	if d := c.Worker.BinaryCacheDir; d != "" && !filepath.IsAbs(d) {
+		c.Worker.BinaryCacheDir = filepath.Join(c.DataDir, d)
+	}
+	c.Scheduler.finalize()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -268,6 +291,11 @@ func (c *Config) Validate() error {
 	for _, a := range addrs {
 		if a.addr != "" && net.ParseIP(a.addr) == nil {
 			bad(a.key, "%q is not an IP address", a.addr)
+		}
+	}
+	if a := c.Driver.TCPAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("driver.tcp_addr", "%q: %v", a, err)
 		}
 	}
 	if c.Dev && len(c.Join) > 0 {
@@ -340,6 +368,7 @@ func (c *Config) Validate() error {
 	if len(c.Worker.Command) > 0 && strings.TrimSpace(c.Worker.Command[0]) == "" {
 		bad("worker.command", "the program (first element) must not be empty")
 	}
+	c.Scheduler.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error", "":
 	default:

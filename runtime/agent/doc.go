@@ -41,14 +41,18 @@
 //
 // Worker processes are configured under [worker]: command (default gorayd
 // itself; a worker runs only the functions registered in its binary),
-// max_workers and prestart.
+// max_workers and prestart. [scheduler] holds pending_warning (how long
+// work may wait for resources before its driver is warned, default 10s)
+// and drain_timeout (how long running work may finish when the daemon
+// leaves on SIGTERM, default 30s); both are durations ("500ms", "1m").
 //
 // # HTTP API
 //
 // GET /v1/health (never needs a token), GET /v1/nodes (every member with its
 // state alive/suspect/dead/left, addresses, total and available resources,
 // load) and GET /v1/status (what `goray status` prints: live and dead nodes,
-// used/total resources, pending demands, object-store use). With http.token
+// used/total resources, pending demands per node and summed by shape in
+// "demands", object-store use). With http.token
 // set, /v1/nodes and /v1/status answer 401 with a JSON message unless the
 // request carries "Authorization: Bearer <token>". Other APIs on the same
 // port (state, jobs, dashboard, metrics) are mounted with Agent.Handle and

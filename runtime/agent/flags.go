@@ -98,6 +98,11 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.Var(stringList{&c.Worker.Command}, "worker.command", "worker argv element (repeatable, comma-separated; default: gorayd itself)")
 	fs.IntVar(&c.Worker.MaxWorkers, "worker.max_workers", c.Worker.MaxWorkers, "cap on task workers (default 4×CPUs+4)")
 	fs.IntVar(&c.Worker.Prestart, "worker.prestart", c.Worker.Prestart, "workers started with the node (0: one per CPU, -1: none)")
+	fs.StringVar(&c.Worker.BinaryCacheDir, "worker.binary_cache_dir", c.Worker.BinaryCacheDir, "drivers' programs cache (default: shared $TMPDIR/goray-bin-<uid>; relative: under data_dir)")
+	fs.StringVar(&c.Driver.TCPAddr, "driver.tcp_addr", c.Driver.TCPAddr, "host:port for drivers on other machines (GORAY_ADDRESS=tcp://host:port); default off")
+
+	fs.Var(&c.Scheduler.PendingWarning, "scheduler.pending_warning", "warn a driver whose work waited this long for resources (default 10s; negative: never)")
+	fs.Var(&c.Scheduler.DrainTimeout, "scheduler.drain_timeout", "on SIGTERM, how long forwarded tasks may finish before they are handed back (default 30s)")
 
 	fs.StringVar(&c.Log.Level, "log.level", c.Log.Level, "log level: debug, info, warn, error")
 	fs.StringVar(&c.Log.Format, "log.format", c.Log.Format, "log format: text or json")

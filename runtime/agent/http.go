@@ -70,7 +70,9 @@ type StatusResponse struct {
 	Total          map[string]float64 `json:"total"`
 	Used           map[string]float64 `json:"used"`
 	PendingDemands []NodeDemand       `json:"pending_demands"`
-	ObjectStore    ObjectStoreView    `json:"object_store"`
+	// Demands sums PendingDemands over the nodes by shape (SumDemands).
+	Demands     []Demand        `json:"demands"`
+	ObjectStore ObjectStoreView `json:"object_store"`
 	// Unreachable lists alive nodes whose demands could not be fetched.
 	Unreachable []string `json:"unreachable,omitempty"`
 }
@@ -232,7 +234,8 @@ func (a *Agent) Status(ctx context.Context) StatusResponse {
 	}
 	wg.Wait()
 	sort.Strings(st.Unreachable)
-	sort.Slice(st.PendingDemands, func(i, j int) bool { return st.PendingDemands[i].NodeID < st.PendingDemands[j].NodeID })
+	sort.SliceStable(st.PendingDemands, func(i, j int) bool { return st.PendingDemands[i].NodeID < st.PendingDemands[j].NodeID })
+	st.Demands = SumDemands(st.PendingDemands)
 	return st
 }
 

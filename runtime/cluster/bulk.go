@@ -150,16 +150,32 @@ func (r *RPC) serveBulk(c net.Conn) {
 	if err != nil {
 		return
 	}
+	// A plain TCP connection can be spliced from (see Body.WriteTo); a TLS one cannot.
+	raw := c
+	if _, ok := c.(*net.TCPConn); !ok {
+		raw = nil
+	}
 	for {
-		f, err := readBulkFrame(br)
+		f, n, err := readBulkHeader(br)
+		if err == nil {
+			f.From = from
+			if h := r.streamHandler(f.Kind); h != nil {
+				body := &Body{br: br, conn: raw, n: int64(n)}
+				h(r.ctx, f, body)
+				err = body.discard()
+			} else {
+				f.Payload = make([]byte, n)
+				if _, err = io.ReadFull(br, f.Payload); err == nil {
+					r.dispatch(r.ctx, f)
+				}
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				r.log.Debug("bulk connection ended", "from", short(from), "err", err)
 			}
 			return
 		}
-		f.From = from
-		r.dispatch(r.ctx, f)
 	}
 }
 
@@ -192,35 +208,34 @@ func appendBulkHeader(b []byte, f Frame) []byte {
 	return binary.AppendUvarint(b, uint64(len(f.Payload)))
 }
 
-func readBulkFrame(br *bufio.Reader) (Frame, error) {
+// readBulkHeader reads a frame up to its payload and returns the payload's length.
+func readBulkHeader(br *bufio.Reader) (Frame, uint64, error) {
 	var f Frame
 	var err error
 	if f.Kind, err = readString(br, 1024); err != nil {
-		return f, err
+		return f, 0, err
 	}
 	if f.ID, err = binary.ReadUvarint(br); err != nil {
-		return f, err
+		return f, 0, err
 	}
 	chunk, err := binary.ReadUvarint(br)
 	if err != nil {
-		return f, err
+		return f, 0, err
 	}
 	f.Chunk = uint32(chunk)
 	last, err := br.ReadByte()
 	if err != nil {
-		return f, err
+		return f, 0, err
 	}
 	f.Last = last == 1
 	n, err := binary.ReadUvarint(br)
 	if err != nil {
-		return f, err
+		return f, 0, err
 	}
 	if n > maxMessage {
-		return f, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
+		return f, 0, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
 	}
-	f.Payload = make([]byte, n)
-	_, err = io.ReadFull(br, f.Payload)
-	return f, err
+	return f, n, nil
 }
 
 // bulkConn is the sending side of the lane towards one peer.

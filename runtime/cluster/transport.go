@@ -182,14 +182,16 @@ type RPC struct {
 	serverTLS *tls.Config // nil: plaintext; else the mux terminates TLS
 	clientTLS *tls.Config
 
-	mu     sync.Mutex
-	peers  map[string]*peer
-	subs   map[string]map[int]FrameHandler
-	nextID int
-	closed bool
-	ctx    context.Context // cancelled by Close; parent of peer streams
-	cancel context.CancelFunc
-	lis    net.Listener
+	mu    sync.Mutex
+	peers map[string]*peer
+	subs  map[string]map[int]FrameHandler
+	// streamSubs take frames of their kind with the payload unread (stream.go).
+	streamSubs map[string]streamSub
+	nextID     int
+	closed     bool
+	ctx        context.Context // cancelled by Close; parent of peer streams
+	cancel     context.CancelFunc
+	lis        net.Listener
 	// bulkConns are inbound bulk connections, closed by Close.
 	bulkConns map[net.Conn]struct{}
 }
@@ -205,7 +207,7 @@ func NewRPC(cfg RPCConfig) (*RPC, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &RPC{cfg: cfg, log: log, peers: map[string]*peer{}, subs: map[string]map[int]FrameHandler{}, bulkConns: map[net.Conn]struct{}{}}
+	r := &RPC{cfg: cfg, log: log, peers: map[string]*peer{}, subs: map[string]map[int]FrameHandler{}, streamSubs: map[string]streamSub{}, bulkConns: map[net.Conn]struct{}{}}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxMessage), grpc.MaxSendMsgSize(maxMessage),
@@ -313,6 +315,12 @@ func (r *RPC) Subscribe(kind string, h FrameHandler) func() {
 }
 
 func (r *RPC) dispatch(ctx context.Context, f Frame) {
+	if h := r.streamHandler(f.Kind); h != nil {
+		body := NewBody(f.Payload)
+		f.Payload = nil
+		h(ctx, f, body)
+		return
+	}
 	r.mu.Lock()
 	hs := make([]FrameHandler, 0, len(r.subs[f.Kind]))
 	for _, h := range r.subs[f.Kind] {

@@ -19,6 +19,13 @@
 // daemon died is marked FAILED on the next start, because its driver died
 // with the daemon.
 //
+// A job's working_dir is where its driver runs, and the driver passes it on
+// (GORAY_WORKING_DIR, GORAY_WORKING_DIR_PACKAGE) so that the node starts
+// the driver's workers there too. Submitted to a cluster, the dir travels
+// as a content-addressed package (PackDir) kept in the daemon's package
+// store (runtime/pkgstore), from which other nodes fetch it when they run
+// the job's tasks.
+//
 // Library jobs are run by the goray binaries themselves: the Manager
 // re-executes its own executable with GORAY_JOB_DRIVER set, and
 // RunLibraryDriver, called early in main, decodes the job's library table and

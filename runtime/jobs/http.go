@@ -67,6 +67,7 @@ func Handler(m *Manager, token string) http.Handler {
 		}
 		if req.WorkingDirPackage != "" {
 			spec.OutputsInJobDir = true
+			spec.WorkingDirPackage = req.WorkingDirPackage
 			if req.DriverBinary != "" && spec.Entrypoint != nil {
 				bin := filepath.Join(opt.WorkingDir, filepath.FromSlash(req.DriverBinary))
 				if rel, err := filepath.Rel(opt.WorkingDir, bin); err != nil || strings.HasPrefix(rel, "..") {

@@ -82,6 +82,13 @@ const (
 	EnvJobOutputDir = "GORAY_JOB_OUTPUT_DIR"
 	EnvJobDriver    = "GORAY_JOB_DRIVER"
 	EnvProgressFile = "GORAY_JOB_PROGRESS_FILE"
+	// EnvWorkingDir and EnvWorkingDirPackage tell the driver its working
+	// dir and that dir's package; its client announces them to the node,
+	// which starts the driver's workers there (runtime.EnvWorkingDir and
+	// runtime.EnvWorkingDirPackage: the same names, kept here so that
+	// this package does not import the engine).
+	EnvWorkingDir        = "GORAY_WORKING_DIR"
+	EnvWorkingDirPackage = "GORAY_WORKING_DIR_PACKAGE"
 )
 
 // ManagerConfig configures a Manager.
@@ -381,6 +388,10 @@ func (m *Manager) driverCommand(ctx context.Context, j *job, spec *Spec, logw io
 		EnvJobDir+"="+j.dir,
 		EnvJobOutputDir+"="+spec.OutputDir,
 		EnvProgressFile+"="+filepath.Join(j.dir, "progress.json"),
+		EnvWorkingDir+"="+spec.WorkingDir,
+		// Set even when empty: the daemon's own environment must not
+		// lend a driver another job's package.
+		EnvWorkingDirPackage+"="+spec.WorkingDirPackage,
 	)
 	keys := make([]string, 0, len(spec.Env))
 	for k := range spec.Env {

@@ -6,28 +6,27 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
-	"strings"
+
+	"github.com/goray/goray/runtime/pkgstore"
 )
 
-// MaxPackageBytes bounds an uploaded working_dir archive. A working dir is
-// code and small data; bulk data belongs in the object store or on shared
-// storage, as in Ray, whose limit for runtime_env packages is 500 MiB.
-const MaxPackageBytes = 512 << 20
+// MaxPackageBytes bounds an uploaded working_dir archive (see
+// pkgstore.MaxBytes).
+const MaxPackageBytes = pkgstore.MaxBytes
 
 // DriverPath is where a Go-package job's driver binary, built on submit,
 // lives inside the uploaded working dir.
 const DriverPath = ".goray/driver"
 
 // ErrBadPackage is wrapped by errors about uploaded working-dir archives.
-var ErrBadPackage = errors.New("invalid working_dir package")
+// It is pkgstore's sentinel, so errors from either package match it.
+var ErrBadPackage = pkgstore.ErrBadPackage
 
 // skipDirs are never uploaded: version control and goray's own outputs.
 var skipDirs = map[string]bool{".git": true, "goray-results": true}
@@ -97,106 +96,21 @@ func PackDir(dir string, extra map[string]string) (data []byte, sum string, err 
 	return buf.Bytes(), hex.EncodeToString(h[:]), nil
 }
 
-// validSum reports whether s looks like a hex sha256.
-func validSum(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
-}
-
-// unpack extracts a PackDir archive into dest, refusing anything that
-// would land outside it.
-func unpack(r io.Reader, dest string) error {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadPackage, err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBadPackage, err)
-		}
-		name := path.Clean(hdr.Name)
-		if hdr.Typeflag != tar.TypeReg || path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			return fmt.Errorf("%w: entry %q", ErrBadPackage, hdr.Name)
-		}
-		p := filepath.Join(dest, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(hdr.Mode)&0o755|0o600)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, io.LimitReader(tr, hdr.Size))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
+// packageStore is the manager's package store: the same directory as the
+// daemon node's, so that the node finds what the job API stored.
+func (m *Manager) packageStore() pkgstore.Store {
+	return pkgstore.Store{Dir: filepath.Join(m.cfg.DataDir, "packages")}
 }
 
 // packageDir is where the package with sum is unpacked.
-func (m *Manager) packageDir(sum string) string {
-	return filepath.Join(m.cfg.DataDir, "packages", sum)
-}
+func (m *Manager) packageDir(sum string) string { return m.packageStore().Path(sum) }
 
 // HasPackage reports whether the working-dir package sum is stored.
-func (m *Manager) HasPackage(sum string) bool {
-	if !validSum(sum) {
-		return false
-	}
-	st, err := os.Stat(m.packageDir(sum))
-	return err == nil && st.IsDir()
-}
+func (m *Manager) HasPackage(sum string) bool { return m.packageStore().Has(sum) }
 
 // StorePackage verifies that the archive read from r hashes to sum and
-// unpacks it, atomically, under the data dir. Storing a package twice is
-// harmless: content addressing makes the second copy identical.
+// stores it, unpacked and as an archive, under the data dir. Storing a
+// package twice is harmless: content addressing makes the copies equal.
 func (m *Manager) StorePackage(sum string, r io.Reader) error {
-	if !validSum(sum) {
-		return fmt.Errorf("%w: %q is not a sha256", ErrBadPackage, sum)
-	}
-	if m.HasPackage(sum) {
-		return nil
-	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxPackageBytes+1))
-	if err != nil {
-		return err
-	}
-	if len(data) > MaxPackageBytes {
-		return fmt.Errorf("%w: larger than %d MiB", ErrBadPackage, MaxPackageBytes>>20)
-	}
-	h := sha256.Sum256(data)
-	if got := hex.EncodeToString(h[:]); got != sum {
-		return fmt.Errorf("%w: content hashes to %s, not %s", ErrBadPackage, got, sum)
-	}
-	root := filepath.Join(m.cfg.DataDir, "packages")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(root, ".incoming-")
-	if err != nil {
-		return err
-	}
-	if err := unpack(bytes.NewReader(data), tmp); err != nil {
-		os.RemoveAll(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, m.packageDir(sum)); err != nil {
-		os.RemoveAll(tmp)
-		if m.HasPackage(sum) {
-			return nil // a concurrent upload of the same content won
-		}
-		return err
-	}
-	return nil
+	return m.packageStore().Put(sum, r)
 }

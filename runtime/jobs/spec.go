@@ -83,6 +83,10 @@ type Spec struct {
 	// the job's own directory on the daemon: an uploaded working dir is
 	// shared by every job with the same content and must stay unchanged.
 	OutputsInJobDir bool `toml:"-" json:"-"`
+	// WorkingDirPackage is the sha256 of the package WorkingDir was
+	// unpacked from, for a job submitted with one: the driver announces
+	// it, and peers that run the driver's tasks fetch it by this name.
+	WorkingDirPackage string `toml:"-" json:"-"`
 
 	// Path is the job file's absolute path; Source its text.
 	Path   string `toml:"-" json:"path,omitempty"`

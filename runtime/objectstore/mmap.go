@@ -67,3 +67,13 @@ func mapRW(path string, size int64) ([]byte, error) {
 	defer f.Close()
 	return unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|mapPopulate)
 }
+
+// protect makes a mapping read-only or writable again. On memory that is already mapped this
+// only rewrites page-table entries, far cheaper than populating a second mapping.
+func protect(b []byte, writable bool) error {
+	prot := unix.PROT_READ
+	if writable {
+		prot |= unix.PROT_WRITE
+	}
+	return unix.Mprotect(b, prot)
+}

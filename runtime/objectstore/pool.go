@@ -67,7 +67,7 @@ func (s *Store) recycleLocked(e *entry) bool {
 	if e.readers > 0 || e.exported || s.closed || e.size < minRecycleSize || e.size > s.poolLimit {
 		return false
 	}
-	if e.m != nil && e.m.refs != 1 {
+	if want := sharedRefs(e); e.m != nil && e.m.refs != want {
 		return false
 	}
 	// Pool files get names of their own, so listing the directory tells objects from pool.
@@ -140,9 +140,48 @@ func (s *Store) takeBlockLocked(size int64) *block {
 			return nil
 		}
 	}
+	if b.ro != nil && b.ro == b.rw {
+		// The mapping was the last object's read-only view too (shareROLocked): make it
+		// writable again and drop the view's reference.
+		if err := protect(b.rw.data, true); err != nil {
+			s.evictBlockLocked(best)
+			s.poolMisses++
+			return nil
+		}
+		b.rw.refs--
+		b.ro = nil
+	}
 	s.poolHits++
 	s.pool = slices.Delete(s.pool, best, best+1)
 	s.poolBytes -= b.size
 	b.size = size
 	return b
+}
+
+// shareROLocked returns the read-only mapping a sealed object will be read through. An
+// object written through a writable mapping (Create, pooled memory) and without a read-only
+// one gets that same mapping, write-protected: mapping and populating a second view of a big
+// object costs milliseconds (a page fault's worth of work per page), mprotect on the
+// populated one a fraction of that, and the first Get (a peer pulling the object, the
+// driver reading it) then starts at once. takeBlockLocked undoes the protection when the
+// memory is recycled.
+func (s *Store) shareROLocked(rw, ro *mapping) *mapping {
+	if ro != nil || rw == nil || len(rw.data) == 0 {
+		return ro
+	}
+	if err := protect(rw.data, false); err != nil {
+		s.log.Debug("write-protect object mapping", "err", err)
+		return nil
+	}
+	rw.refs++
+	return rw
+}
+
+// sharedRefs is how many references the store itself holds on e's read-only mapping: one,
+// or two when it is also the writable one.
+func sharedRefs(e *entry) int {
+	if e.m != nil && e.m == e.rw {
+		return 2
+	}
+	return 1
 }

@@ -229,7 +229,7 @@ func (s *Store) restore(ctx context.Context, e *entry) (*Object, error) {
 	e.state = stSealed
 	e.elem = s.lru.PushFront(e)
 	if b != nil {
-		e.rw, e.m = b.rw, b.ro
+		e.rw, e.m = b.rw, s.shareROLocked(b.rw, b.ro)
 	}
 	s.restoredBytes += e.size
 	s.log.Debug("restored object", "id", e.id, "size", e.size)

@@ -107,7 +107,7 @@ func (s *Store) seal(e *entry, rw, ro *mapping) error {
 		return fmt.Errorf("objectstore: seal %s: deleted during creation: %w", e.id, ErrNotFound)
 	}
 	e.state = stSealed
-	e.rw, e.m = rw, ro
+	e.rw, e.m = rw, s.shareROLocked(rw, ro)
 	e.elem = s.lru.PushFront(e)
 	e.signal()
 	return nil

@@ -14,6 +14,10 @@
 // that program. A node that lacks the program asks the sender for it once
 // (concurrent tasks wait for the same fetch), receives it in chunks,
 // verifies the hash and keeps it in its content-addressed binary cache.
+// The driver's working-dir package travels the same way (packages.go): a
+// forwarded task names it by sha256, and a node that lacks it fetches the
+// archive from the sender, checks the hash and unpacks it, so that the
+// task's workers start in the same working dir as its driver.
 // Results travel back the same way to the owner node, which stores them as
 // its own objects.
 //

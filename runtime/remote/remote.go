@@ -22,7 +22,7 @@ import (
 // Frame kinds of the engine protocol between daemons.
 const (
 	kindTask   = "rt.task/v1"       // chunked: ForwardMessage; ID = the sender's forward ID
-	kindResult = "rt.result/v1"     // chunked: EncodeResults; ID = the forward ID
+	kindResult = "rt.result/v2"     // chunked: EncodeForwardResults; ID = the forward ID
 	kindBinReq = "rt.binreq/v1"     // sha256 (hex); ID = request ID
 	kindBin    = "rt.bin/v1"        // chunked: the program's bytes (empty: not found); ID = request ID
 	kindLocate = "rt.locate/v1"     // Caller: actor ID (16 bytes) → 1 if it lives there, else 0
@@ -67,6 +67,7 @@ type Engine struct {
 	pending  map[uint64]*forward      // tasks this node forwarded, by forward ID
 	chunks   map[chunkKey][]byte      // partial chunked payloads
 	fetching map[string]chan struct{} // binaries being fetched, by sha256
+	pkgs     pkgFetches               // working-dir packages being fetched (packages.go)
 	binWait  map[uint64]chan []byte   // binary requests, by request ID
 
 	outbox map[string]*outbox // ordered sends per peer
@@ -79,6 +80,10 @@ type Engine struct {
 	locate      *cluster.Caller
 	reserve     *cluster.Caller
 	names       *cluster.Caller
+	nd          *nameDir // the name directory this node keeps (names.go)
+
+	drain drainState   // drain.go
+	lin   lineageState // lineage.go
 
 	cancels   []func()
 	stop      chan struct{}
@@ -89,6 +94,9 @@ type Engine struct {
 type forward struct {
 	node string
 	done func([][]byte, *grt.ErrorInfo)
+	// located, if set, receives the results instead of done, including
+	// those that stayed on node (ForwardLocated, lineage.go).
+	located func([]grt.ForwardResult, *grt.ErrorInfo)
 }
 
 type chunkKey struct {
@@ -111,6 +119,7 @@ func New(node *grt.Node, tr cluster.Transport, mem Members, log *slog.Logger) *E
 // Start subscribes to the engine's frames and to membership events and
 // installs the engine as the node's cluster hooks.
 func (e *Engine) Start() {
+	e.cancels = append(e.cancels, e.startPackages()...)
 	e.cancels = append(e.cancels,
 		e.tr.Subscribe(kindTask, e.chunked(e.onTask)),
 		e.tr.Subscribe(kindResult, e.chunked(e.onResult)),
@@ -124,7 +133,7 @@ func (e *Engine) Start() {
 		cluster.Serve(e.tr, kindPGRes, e.onReservePG),
 		e.tr.Subscribe(kindPGRel, func(_ context.Context, f cluster.Frame) { e.node.ReleasePG(string(f.Payload)) }),
 		e.tr.Subscribe(kindObjGet, e.onObjGet),
-		e.tr.Subscribe(kindObj, e.onObjChunk),
+		e.subscribeObjects(), // objects.go
 		e.tr.Subscribe(kindObjErr, e.chunked(e.onObjErr)),
 		e.tr.Subscribe(kindObjNo, func(_ context.Context, f cluster.Frame) { e.objNotHere(f.ID) }),
 	)
@@ -133,6 +142,9 @@ func (e *Engine) Start() {
 	e.names = cluster.NewCaller(e.tr, kindName)
 	e.cancels = append(e.cancels, e.locate.Close, e.reserve.Close, e.names.Close,
 		cluster.Serve(e.tr, kindName, e.onLocateName))
+	e.startNames() // names.go: the name directory
+	e.startDrain()
+	e.startLineage()
 	events, cancel := e.mem.Subscribe()
 	e.cancels = append(e.cancels, cancel)
 	e.wg.Add(1)
@@ -175,14 +187,19 @@ func (e *Engine) watch(events <-chan cluster.Event) {
 				return
 			}
 			if ev.Type != cluster.EventFailed && ev.Type != cluster.EventLeave {
+				e.namesMembershipChanged(ev) // names.go: handover
 				continue
 			}
 			e.nodeGone(ev.Member.ID)
+			e.namesMembershipChanged(ev)
 		}
 	}
 }
 
 func (e *Engine) nodeGone(id string) {
+	if e.drainedGone(id) { // drain.go: its last results may still be on the way
+		return
+	}
 	e.mu.Lock()
 	delete(e.unreachable, id)
 	var lost []*forward
@@ -193,6 +210,7 @@ func (e *Engine) nodeGone(id string) {
 		}
 	}
 	e.mu.Unlock()
+	e.ownerGone(id) // lineage.go: its objects' refs now fail with ErrKindOwnerDied
 	e.node.PeerGone(id)
 	for _, f := range lost {
 		f.done(nil, &grt.ErrorInfo{Kind: grt.ErrKindWorkerCrashed, Message: "node " + id + " died while running the task"})
@@ -218,6 +236,9 @@ func (e *Engine) Peers() []task.NodeView {
 			continue
 		}
 		if _, ok := unreachable[m.ID]; ok {
+			continue
+		}
+		if e.peerDraining(m.ID) { // drain.go
 			continue
 		}
 		avail := m.State.Available
@@ -522,12 +543,22 @@ func (e *Engine) chunked(h func(from string, id uint64, payload []byte)) cluster
 // onTask runs a task a peer forwarded, fetching its program first if this
 // node lacks it.
 func (e *Engine) onTask(from string, id uint64, payload []byte) {
-	reply := func(res [][]byte, ei *grt.ErrorInfo) {
-		b := grt.EncodeResults(res, ei)
+	// Results that stayed here (lineage.go) reach the reply through
+	// located, set just before the one call of reply.
+	var located []grt.ForwardResult
+	reply := e.hostReply(func(res [][]byte, ei *grt.ErrorInfo) { // drain.go counts replies not sent
+		rs := located
+		if rs == nil && res != nil {
+			rs = make([]grt.ForwardResult, len(res))
+			for i, r := range res {
+				rs[i].Data = r
+			}
+		}
+		b := grt.EncodeForwardResults(rs, ei)
 		if err := e.sendPayload(context.Background(), from, kindResult, id, b); err != nil {
 			e.log.Warn("cannot return a forwarded task's results", "to", from, "err", err)
 		}
-	}
+	})
 	fm, err := grt.DecodeForward(payload)
 	if err != nil {
 		go reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: err.Error()})
@@ -546,7 +577,15 @@ func (e *Engine) onTask(from string, id uint64, payload []byte) {
 				return
 			}
 		}
-		e.node.RunForwarded(fm.Spec, fm.Binary, reply)
+		pool, err := e.forwardedPool(from, fm) // packages.go: its working dir
+		if err != nil {
+			reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Task: fm.Spec.Func, Message: "fetch the working dir: " + err.Error()})
+			return
+		}
+		e.node.RunForwardedFor(from, fm.Spec, pool, func(rs []grt.ForwardResult, ei *grt.ErrorInfo) {
+			located = rs
+			reply(nil, ei)
+		})
 	})
 }
 
@@ -558,11 +597,11 @@ func (e *Engine) onResult(from string, id uint64, payload []byte) {
 	if f == nil {
 		return
 	}
-	res, ei, err := grt.DecodeResults(payload)
+	res, ei, err := grt.DecodeForwardResults(payload)
 	if err != nil {
 		ei = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: err.Error()}
 	}
-	f.done(res, ei)
+	f.finish(res, ei)
 }
 
 // fetchBinary gets the program with hash sum from node from, once per
@@ -682,247 +721,10 @@ func (e *Engine) ReleasePG(ctx context.Context, node, id string) {
 	})
 }
 
-// objFetch is one FetchObject waiting for its peers' answers.
-type objFetch struct {
-	id        grt.ObjectID
-	remaining int // peers that have not answered
-	done      func(*grt.Fetched, *grt.ErrorInfo)
-}
-
-// objRecv is an object arriving in chunks, written straight into its
-// destination (a store file for a large object).
-type objRecv struct {
-	f   *grt.Fetched
-	off int
-	err *grt.ErrorInfo // the destination could not be made: drop the chunks
-}
-
-// fetchTimeout bounds a fetch whose peers do not all answer (one died).
-const fetchTimeout = 2 * time.Minute
-
-// FetchObject implements grt.ClusterHooks: it asks every live peer at
-// once; the one that has the object streams it back (in chunks, over the
-// bulk lane, from its store's mapping into ours), the others say no.
-func (e *Engine) FetchObject(ctx context.Context, id grt.ObjectID, done func(*grt.Fetched, *grt.ErrorInfo)) {
-	peers := e.livePeers()
-	if len(peers) == 0 {
-		go done(nil, lostObject(id, "no peer to fetch it from"))
-		return
-	}
-	rid := e.nextID.Add(1)
-	e.mu.Lock()
-	e.objWait[rid] = &objFetch{id: id, remaining: len(peers), done: done}
-	e.mu.Unlock()
-	time.AfterFunc(fetchTimeout, func() {
-		if f := e.takeFetch(rid); f != nil {
-			f.done(nil, lostObject(id, "no peer answered within "+fetchTimeout.String()))
-		}
-	})
-	for _, p := range peers {
-		go func() {
-			err := e.tr.Send(context.WithoutCancel(ctx), p, cluster.Frame{Kind: kindObjGet, ID: rid, Last: true, Payload: id[:]})
-			if err != nil {
-				e.objNotHere(rid)
-			}
-		}()
-	}
-}
-
-func lostObject(id grt.ObjectID, why string) *grt.ErrorInfo {
-	return &grt.ErrorInfo{Kind: grt.ErrKindObjectLost, ObjectID: id, Message: why}
-}
-
-func (e *Engine) takeFetch(rid uint64) *objFetch {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	f := e.objWait[rid]
-	delete(e.objWait, rid)
-	return f
-}
-
-// objNotHere records a peer's "not here"; the last one fails the fetch.
-func (e *Engine) objNotHere(rid uint64) {
-	e.mu.Lock()
-	f := e.objWait[rid]
-	if f == nil {
-		e.mu.Unlock()
-		return
-	}
-	if f.remaining--; f.remaining > 0 {
-		e.mu.Unlock()
-		return
-	}
-	delete(e.objWait, rid)
-	e.mu.Unlock()
-	f.done(nil, lostObject(f.id, "no node has the object"))
-}
-
-// onObjGet serves a peer's fetch: the object's bytes go out from this
-// node's mapping, pinned until sent.
-func (e *Engine) onObjGet(_ context.Context, f cluster.Frame) {
-	var id grt.ObjectID
-	if len(f.Payload) != len(id) {
-		return
-	}
-	copy(id[:], f.Payload)
-	from, rid := f.From, f.ID
-	served := e.node.ServeObject(from, id, func(data []byte, release func(), ei *grt.ErrorInfo) {
-		var err error
-		if ei != nil {
-			err = e.sendPayload(context.Background(), from, kindObjErr, rid, grt.EncodeResults(nil, ei))
-		} else {
-			err = e.sendPayload(context.Background(), from, kindObj, rid, data)
-			if err == nil {
-				e.sentObjs.Add(1)
-				e.sentBytes.Add(int64(len(data)))
-			}
-		}
-		if release != nil {
-			release()
-		}
-		if err != nil {
-			e.log.Warn("cannot send an object", "to", from, "err", err)
-		}
-	})
-	if !served {
-		go func() {
-			_ = e.tr.Send(context.Background(), from, cluster.Frame{Kind: kindObjNo, ID: rid, Last: true})
-		}()
-	}
-}
-
-// onObjChunk writes an arriving object into its destination.
-func (e *Engine) onObjChunk(_ context.Context, fr cluster.Frame) {
-	k := chunkKey{fr.From, fr.Kind, fr.ID}
-	if fr.Chunk == 0 {
-		if len(fr.Payload) != 8 {
-			return
-		}
-		size := binary.LittleEndian.Uint64(fr.Payload)
-		e.mu.Lock()
-		w := e.objWait[fr.ID]
-		e.mu.Unlock()
-		if w == nil || size > maxPayload {
-			return
-		}
-		r := &objRecv{}
-		f, err := e.node.FetchBuffer(w.id, int64(size))
-		if err != nil {
-			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, ObjectID: w.id, Message: err.Error()}
-		}
-		r.f = f
-		if fr.Last {
-			e.objDone(fr.ID, r)
-			return
-		}
-		e.mu.Lock()
-		e.objRecv[k] = r
-		e.mu.Unlock()
-		return
-	}
-	e.mu.Lock()
-	r := e.objRecv[k]
-	if fr.Last {
-		delete(e.objRecv, k)
-	}
-	e.mu.Unlock()
-	if r == nil {
-		return
-	}
-	if r.err == nil {
-		if r.off+len(fr.Payload) > len(r.f.Buf) {
-			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object larger than announced"}
-		} else {
-			r.off += copy(r.f.Buf[r.off:], fr.Payload)
-		}
-	}
-	if fr.Last {
-		if r.err == nil && r.off != len(r.f.Buf) {
-			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object shorter than announced"}
-		}
-		e.objDone(fr.ID, r)
-	}
-}
-
-// objDone hands a received object (or its failure) to its fetch.
-func (e *Engine) objDone(rid uint64, r *objRecv) {
-	f := e.takeFetch(rid)
-	if f == nil || r.err != nil {
-		r.f.Abort()
-		if f != nil {
-			f.done(nil, r.err)
-		}
-		return
-	}
-	e.recvObjs.Add(1)
-	e.recvBytes.Add(int64(len(r.f.Buf)))
-	f.done(r.f, nil)
-}
-
-func (e *Engine) onObjErr(_ string, rid uint64, payload []byte) {
-	f := e.takeFetch(rid)
-	if f == nil {
-		return
-	}
-	_, ei, err := grt.DecodeResults(payload)
-	if err != nil || ei == nil {
-		ei = &grt.ErrorInfo{Kind: grt.ErrKindSystem, ObjectID: f.id, Message: fmt.Sprintf("bad object error reply: %v", err)}
-	}
-	f.done(nil, ei)
-}
-
-// LocateNamedActor implements grt.ClusterHooks: every live peer is asked
-// at once, and the first that holds a live actor of that name answers.
-// Names are not reserved cluster-wide: two nodes can each create an actor
-// of the same name, and then either may answer.
-func (e *Engine) LocateNamedActor(ctx context.Context, name string, done func(string, grt.ActorID, string, error)) {
-	peers := e.livePeers()
-	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		type hit struct {
-			node  string
-			reply []byte
-		}
-		found := make(chan hit, len(peers))
-		var wg sync.WaitGroup
-		for _, p := range peers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if b, err := e.names.Call(ctx, p, []byte(name)); err == nil && len(b) >= 16 {
-					found <- hit{p, b}
-				}
-			}()
-		}
-		go func() { wg.Wait(); close(found) }()
-		h, ok := <-found
-		if !ok {
-			done("", grt.ActorID{}, "", fmt.Errorf("asked %d peers for actor %q: %w", len(peers), name, errActorNotFound))
-			return
-		}
-		var id grt.ActorID
-		copy(id[:], h.reply)
-		done(h.node, id, string(h.reply[16:]), nil)
-	}()
-}
-
 func (e *Engine) onLocateName(_ context.Context, _ string, payload []byte) ([]byte, error) {
 	id, class, ok := e.node.NamedActor(string(payload))
 	if !ok {
 		return nil, errActorNotFound
 	}
 	return append(id[:], class...), nil
-}
-
-// TransferStats counts the objects (and their bytes) this node served to
-// peers and received from them since it started.
-type TransferStats struct {
-	Sent, SentBytes, Received, ReceivedBytes int64
-}
-
-// Transfers returns the object transfer counts so far.
-func (e *Engine) Transfers() TransferStats {
-	return TransferStats{Sent: e.sentObjs.Load(), SentBytes: e.sentBytes.Load(),
-		Received: e.recvObjs.Load(), ReceivedBytes: e.recvBytes.Load()}
 }

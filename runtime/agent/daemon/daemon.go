@@ -155,7 +155,13 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		WorkerCommand:     d.cfg.Worker.Command,
 		MaxWorkers:        d.cfg.Worker.MaxWorkers,
 		PrestartWorkers:   d.cfg.Worker.Prestart,
+		BinaryCacheDir:    d.cfg.Worker.BinaryCacheDir,
 		NodeID:            nodeID,
+		// The job API stores uploaded working dirs here too (jobs'
+		// package store), so the node finds them by their sha256.
+		PackageCacheDir: filepath.Join(d.cfg.DataDir, "packages"),
+		DriverTCPAddr:   d.cfg.Driver.TCPAddr,
+		PendingWarning:  time.Duration(d.cfg.Scheduler.PendingWarning),
 	}
 	if err := os.MkdirAll(ncfg.SpillDir, 0o755); err != nil {
 		return fmt.Errorf("gorayd: object_store.spill_dir: %w", err)
@@ -313,6 +319,13 @@ func (d *Daemon) stop(ctx context.Context, leave bool) error {
 			errs = append(errs, fmt.Errorf("gorayd: stopping jobs: %w", err))
 		}
 	}
+	if leave && re != nil {
+		// Hand work back and let the running tasks finish before the
+		// leave (drain.go).
+		if err := d.drain(ctx, re); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if leave {
 		if err := d.agent.Shutdown(ctx); err != nil && !errors.Is(err, agent.ErrNotRunning) {
 			errs = append(errs, err)
@@ -377,8 +390,17 @@ func (e *engine) Report() agent.EngineReport {
 			}
 		}
 	}
+	if e.node.Draining() {
+		// Nothing is free on a node that leaves: peers' views and
+		// `goray status` show it full (the drain notice is what keeps
+		// work away; this only makes it visible).
+		for k := range avail {
+			avail[k] = 0
+		}
+	}
 	st := e.node.StoreStats()
-	return agent.EngineReport{Available: avail, Load: cluster.Load{ObjectStoreUsed: st.Used}}
+	return agent.EngineReport{Available: avail, Load: cluster.Load{ObjectStoreUsed: st.Used},
+		PendingDemands: pendingDemands(e.node)}
 }
 
 // DriverAddress implements agent.DriverAddresser.

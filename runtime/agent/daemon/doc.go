@@ -57,7 +57,17 @@
 //
 // Shutdown stops every running job first (SIGTERM, then SIGKILL to the
 // driver's process group), so no driver outlives the daemon and drivers'
-// log streams end; then it leaves the cluster gracefully; then it closes the
+// log streams end. Then the node drains (drain.go, runtime/remote's
+// Engine.Drain): it tells every peer that it leaves and waits for their
+// acknowledgements, so they place no more work on it; the tasks they
+// forwarded that have not started go back to their owners, which place
+// them elsewhere without spending a retry; running ones get
+// scheduler.drain_timeout (default 30 s) to finish and send their
+// results, and are handed back after that; while it drains, the node
+// broadcasts nothing free. Actors it hosts are not moved: when it leaves,
+// their owners restart them elsewhere as after a failure, which counts
+// against MaxRestarts as in Ray. Then it leaves the cluster gracefully
+// (peers see the leave in well under a second); then it closes the
 // remote engine (tasks still forwarded to peers fail and are retried
 // locally while they have retries) and stops the node, which ends every
 // worker process. Each step is bounded by the context.
@@ -67,6 +77,9 @@
 // The agent polls Report every 200 ms: available resources come from the
 // node's scheduler (the agent's own totals for resources the node does not
 // schedule, such as object_store_memory) and object-store use from the
-// store. The node does not expose running/pending task counts, worker counts
-// or unschedulable demand yet, so those are reported as zero.
+// store. Pending demand is the node's (runtime.Node.PendingDemand: tasks
+// and actors waiting for resources, by shape, and the bundles of waiting
+// placement groups); /v1/status gathers it from every node and sums it
+// by shape for `goray status`. The node does not expose running/pending
+// task counts or worker counts yet, so those are reported as zero.
 package daemon

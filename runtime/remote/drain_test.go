@@ -1,0 +1,178 @@
+package remote_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goray/goray"
+	"github.com/goray/goray/internal/testutil"
+	grt "github.com/goray/goray/runtime"
+	"github.com/goray/goray/runtime/cluster"
+	"github.com/goray/goray/runtime/remote"
+)
+
+// newDrainPair is newPair's layout (A embedded with one CPU, B in this
+// process with two), except that A's view of B is stale: it believes B
+// has four CPUs free, as a lagging broadcast can. So A forwards more
+// than B can run, and some of it queues on B without starting: the work
+// a draining node hands back.
+func newDrainPair(t *testing.T) *pair {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	rt, err := goray.Init(ctx, goray.Config{NumCPUs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rt.Node()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bDir := t.TempDir()
+	b, err := grt.NewNode(grt.NodeConfig{NumCPUs: 2, PrestartWorkers: -1, BinaryCacheDir: filepath.Join(bDir, "bin"),
+		WorkerCommand: []string{"/bin/sh", "-c", `exec "$0"`, exe}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addrs := map[string]string{}
+	var amu sync.Mutex
+	resolve := func(id string) (string, bool) { amu.Lock(); defer amu.Unlock(); x, ok := addrs[id]; return x, ok }
+	mkRPC := func(id string) *cluster.RPC {
+		r, err := cluster.NewRPC(cluster.RPCConfig{NodeID: id, Resolve: resolve})
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, err := r.Listen(ctx, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		amu.Lock()
+		addrs[id] = addr.String()
+		amu.Unlock()
+		return r
+	}
+	ra, rb := mkRPC(a.ID()), mkRPC(b.ID())
+	members := []cluster.Member{
+		{NodeMeta: cluster.NodeMeta{ID: a.ID(), Resources: map[string]float64{"CPU": 1}}, Status: cluster.StatusAlive},
+		{NodeMeta: cluster.NodeMeta{ID: b.ID(), Resources: map[string]float64{"CPU": 4}}, Status: cluster.StatusAlive},
+	}
+	ea := remote.New(a, ra, &staticMembers{self: a.ID(), nodes: members}, nil)
+	eb := remote.New(b, rb, &staticMembers{self: b.ID(), nodes: members}, nil)
+	ea.Start()
+	eb.Start()
+	p := &pair{ctx: goray.WithRuntime(ctx, rt), a: a, b: b, bDir: bDir, idA: a.ID(), idB: b.ID(), ea: ea, eb: eb}
+	p.close = func() {
+		ea.Close()
+		eb.Close()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = rt.Shutdown(sctx)
+		_ = b.Stop(sctx)
+		rctx, rcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer rcancel()
+		_ = ra.Close(rctx)
+		_ = rb.Close(rctx)
+		cancel()
+	}
+	t.Cleanup(p.close)
+	return p
+}
+
+// runningOnB waits until B runs n tasks (n of its CPUs taken).
+func runningOnB(t *testing.T, p *pair, n float64) {
+	t.Helper()
+	testutil.WaitFor(t, 30*time.Second, func() bool {
+		_, avail, err := p.b.LocalClient().NodeResources(p.ctx)
+		return err == nil && avail["CPU"] == 2-n
+	}, "tasks running on B")
+}
+
+// A draining node hands back the forwarded tasks that have not started
+// (their owner runs them elsewhere, without spending a retry: they have
+// MaxRetries(0)), lets the running ones finish and send their results,
+// and from then on is no place for new work.
+func TestDrainHandsBackQueuedAndFinishesRunning(t *testing.T) {
+	p := newDrainPair(t)
+	ctx := p.ctx
+	onB := goray.Strategy(goray.NodeAffinity(p.idB, true))
+	f := napWhere.Options(onB, goray.MaxRetries(0))
+	refs := make([]goray.ObjectRef[string], 4)
+	for i := range refs {
+		refs[i] = f.Remote(ctx, 1000)
+	}
+	runningOnB(t, p, 2)
+	if got := p.b.HostedWork(); got != 4 {
+		t.Fatalf("B hosts %d forwarded tasks, want 4 (2 running, 2 queued)", got)
+	}
+	start := time.Now()
+	rep, err := p.eb.Drain(ctx, 20*time.Second)
+	took := time.Since(start)
+	t.Logf("drain: %+v in %v", rep, took)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Notified != 1 || rep.HandedBack != 2 || rep.TimedOut != 0 || rep.Unsent != 0 {
+		t.Fatalf("drain report %+v; want the peer notified, 2 handed back, none timed out", rep)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("drain took %v for 1 s tasks", took)
+	}
+	// Every task succeeds: two on B, the two handed back on A.
+	nodes, err := goray.Get(ctx, refs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, n := range nodes {
+		count[n]++
+	}
+	if count[p.idB] != 2 || count[p.idA] != 2 {
+		t.Fatalf("tasks per node %v; want 2 on B (ran through the drain) and 2 on A (handed back)", count)
+	}
+	// B takes no new work: A does not list it, and a task forwarded
+	// anyway is handed back at once.
+	for _, v := range p.ea.Peers() {
+		if v.ID == p.idB {
+			t.Fatalf("A still places work on draining B: %+v", p.ea.Peers())
+		}
+	}
+	done := make(chan *grt.ErrorInfo, 1)
+	p.b.RunForwarded(&grt.TaskSpec{Func: "remote_test.nop", NumReturns: 1, Resources: map[string]float64{"CPU": 1}}, "",
+		func(_ [][]byte, e *grt.ErrorInfo) { done <- e })
+	if e := <-done; e == nil || e.Kind != grt.ErrKindHandedBack {
+		t.Fatalf("a task forwarded to a draining node: %v, want handed back", e)
+	}
+}
+
+// Tasks still running when the drain timeout ends are handed back too;
+// their owner runs them again, still without spending a retry.
+func TestDrainTimeoutHandsBackRunning(t *testing.T) {
+	p := newDrainPair(t)
+	ctx := p.ctx
+	f := napWhere.Options(goray.Strategy(goray.NodeAffinity(p.idB, true)), goray.MaxRetries(0))
+	refs := []goray.ObjectRef[string]{f.Remote(ctx, 1500), f.Remote(ctx, 1500)}
+	runningOnB(t, p, 2)
+	rep, err := p.eb.Drain(ctx, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HandedBack != 0 || rep.TimedOut != 2 {
+		t.Fatalf("drain report %+v; want 2 running tasks handed back at the timeout", rep)
+	}
+	nodes, err := goray.Get(ctx, refs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n != p.idA {
+			t.Fatalf("tasks ran on %v; want both run again on A", nodes)
+		}
+	}
+}
