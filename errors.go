@@ -79,6 +79,22 @@ func (e *ObjectLostError) Error() string {
 // Is makes errors.Is(err, ErrObjectLost) true.
 func (e *ObjectLostError) Is(target error) bool { return target == ErrObjectLost }
 
+// OwnerDiedError reports a ref whose owner (the node whose client created
+// the object) died: nothing can vouch for the object or rebuild it any
+// more, even where a copy may survive.
+type OwnerDiedError struct {
+	ID     ObjectID
+	Reason string
+}
+
+// Error names the object and its dead owner.
+func (e *OwnerDiedError) Error() string {
+	return fmt.Sprintf("goray: object %s: %s", e.ID, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrOwnerDied) true.
+func (e *OwnerDiedError) Is(target error) bool { return target == ErrOwnerDied }
+
 // fromInfo turns a wire failure into the public error types.
 func fromInfo(e *grt.ErrorInfo) error {
 	if e == nil {
@@ -109,6 +125,9 @@ func fromInfo(e *grt.ErrorInfo) error {
 	case grt.ErrKindObjectLost:
 		return &ObjectLostError{ID: ObjectID(e.ObjectID), Reason: e.Message}
 	case grt.ErrKindOwnerDied:
+		if e.Task == "" && cause == nil {
+			return &OwnerDiedError{ID: ObjectID(e.ObjectID), Reason: e.Message}
+		}
 		return te(ErrOwnerDied)
 	case grt.ErrKindInfeasible:
 		return te(ErrInfeasible)

@@ -369,6 +369,7 @@ func (n *Node) actorNodeDiedLocked(a *actorEntry, node string, cause *ErrorInfo)
 	a.remote, a.proxy, a.placed, a.state = "", false, false, aPending
 	a.create.state = tWaiting
 	n.placeActorLocked(a)
+	n.nameMovedLocked(a) // names.go: where it runs now, if it has a name
 }
 
 // PeerGone tells the node that a peer died or left: the actors that lived

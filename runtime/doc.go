@@ -36,13 +36,22 @@
 //     arguments inlined and the sha256 of its program (cluster_hooks.go);
 //     the peer runs it as a forwarded task (forward.go: its own session,
 //     never forwarded again, large arguments put in its store so that the
-//     worker maps them) and the results come back to the owner. If the
-//     peer dies, the task runs again here while MaxRetries allows.
+//     worker maps them) and the results come back to the owner, except
+//     large results of normal tasks, which stay on the peer until the
+//     owner pulls or frees them. If the peer dies, the task runs again
+//     here while MaxRetries allows, and so do finished tasks whose
+//     results were only there (lineage reconstruction, lineage.go).
 //   - Actors: an actor that the policy places on a peer is created there
 //     under the same ID; the owner keeps a proxy whose queue forwards the
 //     calls in order on one stream. A node that only holds a handle finds
 //     the actor by asking its peers (LocateActor) and proxies likewise.
 //     When the actor's node dies, its owner re-places it (MaxRestarts).
+//   - Actor names are unique cluster-wide (names.go): a named actor's
+//     creation first reserves the name at the name's owner node (through
+//     ClusterHooks.ReserveName); the creator announces where it runs and
+//     releases the name when it dies for good. The owner keeps the
+//     records in a NameDirectory; an older record wins a duplicate found
+//     after a partition, and the loser is killed (Node.NameLost).
 //   - Objects: a ref that reaches a node which does not know its object
 //     (nested in a value) is fetched from the peer that has it
 //     (remote_objects.go); the owner records its copies.

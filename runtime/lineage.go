@@ -20,20 +20,24 @@ import (
 // object is "located": it has a table entry that is not ready, with no
 // producing task, marked fetching so that peers asking for it are told to
 // look elsewhere. A Wait answers at once; a Get or a task argument pulls
-// it here first (needObjectLocked).
+// it here first (needObjectLocked), from the node known to keep it
+// (LocationFetcher) or else from whichever peer has it.
 //
 // The owner keeps the spec of each task that has located results (its
-// lineage) while any of those results is referenced, and pins the task's
-// arguments meanwhile, so that they can be rebuilt too. When the node
-// holding a located object dies before it was pulled here, the task runs
-// again (MaxRetries counts these runs, as in Ray), and its own lost
-// arguments are rebuilt first: resolving them pulls or rebuilds them in
-// turn. Without lineage or retries the object fails with ErrKindObjectLost.
+// lineage) while any of those results is referenced, and keeps the task's
+// arguments meanwhile: an argument that is itself the result of a task
+// with kept lineage by that lineage (its value may be freed, and is
+// rebuilt if needed), any other by pinning its value. When the node
+// holding a located object dies before it was pulled here (or a pull
+// finds no copy), the task runs again (MaxRetries counts these runs, as
+// in Ray); its freed arguments are rebuilt first, recursively, and its
+// lost ones are pulled or rebuilt as they are resolved. Without lineage or
+// retries the object fails with ErrKindObjectLost.
 //
 // Memory: lineage is bounded by lineageBudget bytes of retained specs
 // (their inline arguments and a fixed cost per spec); past it the oldest
-// task's lineage is dropped, its arguments unpinned, and its results can
-// no longer be rebuilt.
+// task's lineage is dropped, its arguments unpinned, and its results (and
+// those of tasks that took them as arguments) can no longer be rebuilt.
 
 // lineageBudget bounds the bytes of task specs kept as lineage.
 const lineageBudget = 64 << 20
@@ -62,6 +66,13 @@ type LocatedForwarder interface {
 	// FreeObjects tells node that this node (their owner) freed ids, so
 	// that it drops the copies it keeps for it. It must not block.
 	FreeObjects(node string, ids []ObjectID)
+}
+
+// LocationFetcher is implemented by cluster hooks that can fetch an object
+// from the node known to have it, asking the others only if it does not.
+type LocationFetcher interface {
+	// FetchObjectFrom is ClusterHooks.FetchObject that asks node first.
+	FetchObjectFrom(ctx context.Context, node string, id ObjectID, done func(*Fetched, *ErrorInfo))
 }
 
 // OwnerChecker is implemented by cluster hooks that can tell whether the
@@ -101,7 +112,6 @@ func (lt *linTask) needed() bool { return len(lt.objs) > 0 || lt.uses > 0 }
 type linObject struct {
 	task    *linTask // nil: the lineage was dropped (budget)
 	locs    []string // nodes keeping a copy for this owner
-	size    int64
 	pulling bool
 }
 
@@ -213,7 +223,7 @@ func (l *lineageTable) drop(lt *linTask) []*linTask {
 
 // located records that object id of task lt (nil: no lineage) has a copy
 // on node ("" none yet: it is being rebuilt).
-func (l *lineageTable) located(id ObjectID, lt *linTask, node string, size int64) *linObject {
+func (l *lineageTable) located(id ObjectID, lt *linTask, node string) *linObject {
 	lo := l.objs[id]
 	if lo == nil {
 		lo = &linObject{}
@@ -225,9 +235,6 @@ func (l *lineageTable) located(id ObjectID, lt *linTask, node string, size int64
 	}
 	if node != "" && !slices.Contains(lo.locs, node) {
 		lo.locs = append(lo.locs, node)
-	}
-	if size > 0 {
-		lo.size = size
 	}
 	return lo
 }
@@ -376,7 +383,7 @@ func (n *Node) completeLocatedLocked(t *taskEntry, stored []bool, located []Forw
 			o.err = &ErrorInfo{Kind: ErrKindSystem, Task: t.spec.Func, Message: fmt.Sprintf("worker returned %d results, want %d", len(located), t.spec.NumReturns)}
 			n.readyLocked(id, o)
 		case located[i].Node != "":
-			l.located(id, lt, located[i].Node, located[i].Size)
+			l.located(id, lt, located[i].Node)
 			o.task, o.fetching, o.size = nil, true, located[i].Size
 			n.locatedReadyLocked(id, o)
 		default:
@@ -476,7 +483,13 @@ func (n *Node) needObjectLocked(id ObjectID) {
 func (n *Node) pullLocked(id ObjectID, o *object, lo *linObject) {
 	lo.pulling = true
 	from := slices.Clone(lo.locs)
-	n.hooks.FetchObject(context.Background(), id, func(f *Fetched, e *ErrorInfo) {
+	fetch := n.hooks.FetchObject
+	if lf, ok := n.hooks.(LocationFetcher); ok {
+		fetch = func(ctx context.Context, id ObjectID, done func(*Fetched, *ErrorInfo)) {
+			lf.FetchObjectFrom(ctx, from[0], id, done)
+		}
+	}
+	fetch(context.Background(), id, func(f *Fetched, e *ErrorInfo) {
 		stored := false
 		if e == nil && f.inStore() {
 			if err := f.seal(); err != nil {
@@ -558,7 +571,7 @@ func (n *Node) rebuildLocked(id ObjectID, why string) {
 		}
 		if p := n.lin.producer(a.Ref); p != nil {
 			n.objects[a.Ref] = &object{fetching: true}
-			n.lin.located(a.Ref, p, "", 0)
+			n.lin.located(a.Ref, p, "")
 			n.rebuildLocked(a.Ref, "an argument of a rebuilt task")
 		}
 	}
@@ -637,7 +650,7 @@ func (n *Node) fetchObjectLocked(id ObjectID, done func(*Fetched, *ErrorInfo)) {
 }
 
 func ownerDiedInfo(id ObjectID, owner string) *ErrorInfo {
-	return &ErrorInfo{Kind: ErrKindOwnerDied, ObjectID: id, Message: "the owner of object " + id.String() + ", node " + owner + ", died"}
+	return &ErrorInfo{Kind: ErrKindOwnerDied, ObjectID: id, Message: "its owner, node " + owner + ", died"}
 }
 
 // EncodeForwardResults serialises a forwarded task's outcome whose

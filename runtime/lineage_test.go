@@ -29,8 +29,8 @@ func TestLineageTable(t *testing.T) {
 			if len(rel) != 0 || !slices.Equal(pin, []ObjectID{put}) {
 				t.Fatalf("pin %v, released %v; want the put pinned", pin, rel)
 			}
-			l.located(oid(1, 0), lt, "B", 10)
-			l.located(oid(1, 1), lt, "B", 10)
+			l.located(oid(1, 0), lt, "B")
+			l.located(oid(1, 1), lt, "B")
 			if locs, rel := l.freed(oid(1, 0)); !slices.Equal(locs, []string{"B"}) || len(rel) != 0 {
 				t.Fatalf("first free: locs %v released %v", locs, rel)
 			}
@@ -43,9 +43,9 @@ func TestLineageTable(t *testing.T) {
 		}},
 		{"an argument with lineage is kept by it, not pinned", func(t *testing.T, l *lineageTable) {
 			y, _, _ := l.task(&TaskSpec{ID: TaskID{1}, NumReturns: 1}, nil, 1)
-			l.located(oid(1, 0), y, "B", 10)
+			l.located(oid(1, 0), y, "B")
 			z, pin, _ := l.task(&TaskSpec{ID: TaskID{2}, NumReturns: 1, Args: []Arg{refArg(oid(1, 0))}}, nil, 1)
-			l.located(oid(2, 0), z, "B", 10)
+			l.located(oid(2, 0), z, "B")
 			if len(pin) != 0 || y.uses != 1 || l.producer(oid(1, 0)) != y {
 				t.Fatalf("pin %v, uses %d", pin, y.uses)
 			}
@@ -64,7 +64,7 @@ func TestLineageTable(t *testing.T) {
 			var lts []*linTask
 			for i := range 4 {
 				lt, _, rel := l.task(&TaskSpec{ID: TaskID{byte(i + 1)}, NumReturns: 1}, nil, 1)
-				l.located(oid(byte(i+1), 0), lt, "B", 1)
+				l.located(oid(byte(i+1), 0), lt, "B")
 				lts = append(lts, lt)
 				if i == 3 && (len(rel) != 1 || rel[0] != lts[0]) {
 					t.Fatalf("fourth task released %v, want the first", rel)
@@ -79,10 +79,10 @@ func TestLineageTable(t *testing.T) {
 		}},
 		{"a dead node leaves the objects only it had", func(t *testing.T, l *lineageTable) {
 			lt, _, _ := l.task(&TaskSpec{ID: TaskID{1}, NumReturns: 3}, nil, 1)
-			l.located(oid(1, 2), lt, "B", 1)
-			l.located(oid(1, 0), lt, "B", 1)
-			l.located(oid(1, 1), lt, "B", 1)
-			l.located(oid(1, 1), lt, "C", 1)
+			l.located(oid(1, 2), lt, "B")
+			l.located(oid(1, 0), lt, "B")
+			l.located(oid(1, 1), lt, "B")
+			l.located(oid(1, 1), lt, "C")
 			if lost := l.nodeGone("B"); !slices.Equal(lost, []ObjectID{oid(1, 0), oid(1, 2)}) {
 				t.Fatalf("lost %v", lost)
 			}
@@ -246,6 +246,15 @@ func TestLocatedResultsAreRebuiltWhenTheirNodeDies(t *testing.T) {
 	if owner.Store().Contains(x) || !peer.Store().Contains(x) {
 		t.Fatalf("after Wait: on the owner %v, on the peer %v; want only on the peer", owner.Store().Contains(x), peer.Store().Contains(x))
 	}
+	listed := false
+	for _, o := range owner.Snapshot().Objects {
+		if o.ID == x.String() {
+			listed = o.Ready && slices.Equal(o.Copies, []string{peer.ID()})
+		}
+	}
+	if !listed {
+		t.Error("the owner's state does not list the located object as ready, with its copy on the peer")
+	}
 	if e := getBig(x); e != nil {
 		t.Fatal(e)
 	}
@@ -282,5 +291,38 @@ func TestLocatedResultsAreRebuiltWhenTheirNodeDies(t *testing.T) {
 	e := getBig(noRetry)
 	if e == nil || e.Kind != ErrKindObjectLost {
 		t.Fatalf("lost object without retries: %v, want ErrKindObjectLost", e)
+	}
+}
+
+// A located object whose node stops answering before the membership says
+// it died is rebuilt when the pull fails; a result whose ref was dropped
+// before the task finished is not kept on the peer.
+func TestFailedPullRebuildsAndDroppedResultsAreNotKept(t *testing.T) {
+	owner, peer, h := startLineagePair(t)
+	c := owner.LocalClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	big := bytes.Repeat([]byte("pull"), 64<<10)
+	aff := Strategy{Kind: StrategyNodeAffinity, Node: peer.ID(), Soft: true}
+	enc := mustEncode(t, big)
+	submit := func() ObjectID {
+		return c.Submit(&TaskSpec{Func: "echo", NumReturns: 1, Resources: map[string]float64{"CPU": 1},
+			Strategy: aff, MaxRetries: 1, Args: []Arg{{Data: enc.Bytes()}}})[0]
+	}
+	dropped := submit()
+	c.RemoveLocalRef(dropped)
+	x := submit()
+	waitReady(t, c, x)
+	waitUntilTrue(t, "the peer keeps only the referenced result", func() bool {
+		return !peer.Store().Contains(dropped) && peer.Store().Contains(x)
+	})
+	h.gone.Store(true) // unreachable; PeerGone not called
+	vs, err := c.Get(ctx, []ObjectID{x})
+	if err != nil || vs[0].Err != nil {
+		t.Fatalf("get after the peer stopped answering: %v, %v", err, vs[0].Err)
+	}
+	defer vs[0].Release()
+	if got, err := codec.DecodeInto[[]byte](vs[0].Data); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("rebuilt object: %d bytes, %v", len(got), err)
 	}
 }

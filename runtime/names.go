@@ -75,11 +75,45 @@ type AnnounceResult struct {
 type NameDirectory struct {
 	mu      sync.Mutex
 	entries map[string]NameRecord
+	// seen: when each name's record was last reserved or announced, for
+	// Expire.
+	seen map[string]time.Time
+	now  func() time.Time
 }
 
 // NewNameDirectory returns an empty directory.
 func NewNameDirectory() *NameDirectory {
-	return &NameDirectory{entries: map[string]NameRecord{}}
+	return &NameDirectory{entries: map[string]NameRecord{}, seen: map[string]time.Time{}, now: time.Now}
+}
+
+// setLocked records rec as held now.
+func (d *NameDirectory) setLocked(rec NameRecord) {
+	d.entries[rec.Name] = rec
+	d.seen[rec.Name] = d.now()
+}
+
+// deleteLocked forgets name.
+func (d *NameDirectory) deleteLocked(name string) {
+	delete(d.entries, name)
+	delete(d.seen, name)
+}
+
+// Expire forgets the records that nobody reserved or announced within
+// maxAge: their registrants re-announce them periodically, so a record
+// they stopped announcing belongs to an actor whose release was lost.
+// It returns how many it dropped.
+func (d *NameDirectory) Expire(maxAge time.Duration) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	now := d.now()
+	for k := range d.entries {
+		if now.Sub(d.seen[k]) > maxAge {
+			d.deleteLocked(k)
+			n++
+		}
+	}
+	return n
 }
 
 // Reserve records rec unless another actor holds the name, in which case
@@ -96,7 +130,7 @@ func (d *NameDirectory) Reserve(rec NameRecord) (NameRecord, error) {
 	if ok && cur.Created != 0 {
 		rec.Created = cur.Created
 	}
-	d.entries[rec.Name] = rec
+	d.setLocked(rec)
 	return rec, nil
 }
 
@@ -110,33 +144,33 @@ func (d *NameDirectory) Announce(rec NameRecord) AnnounceResult {
 	cur, ok := d.entries[rec.Name]
 	switch {
 	case !ok:
-		d.entries[rec.Name] = rec
+		d.setLocked(rec)
 		return AnnounceResult{Kept: true}
 	case cur.Actor == rec.Actor:
 		if rec.Node == "" {
 			rec.Node = cur.Node
 		}
-		d.entries[rec.Name] = rec
+		d.setLocked(rec)
 		return AnnounceResult{Kept: true}
 	case rec.Wins(cur):
-		d.entries[rec.Name] = rec
+		d.setLocked(rec)
 		return AnnounceResult{Kept: true, Displaced: &cur}
 	default:
 		return AnnounceResult{Winner: cur}
 	}
 }
 
-// Release frees name if actor holds it; it reports whether it did. A
-// release of an actor that does not hold the name (a loser of a
-// conflict, a stale message) leaves the holder alone.
-func (d *NameDirectory) Release(name string, actor ActorID) bool {
+// Release frees name if actor holds it, and returns the record it
+// removed. A release of an actor that does not hold the name (a loser of
+// a conflict, a stale message) leaves the holder alone.
+func (d *NameDirectory) Release(name string, actor ActorID) (NameRecord, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if cur, ok := d.entries[name]; ok && cur.Actor == actor {
-		delete(d.entries, name)
-		return true
+		d.deleteLocked(name)
+		return cur, true
 	}
-	return false
+	return NameRecord{}, false
 }
 
 // Lookup returns the record of name.
@@ -156,7 +190,7 @@ func (d *NameDirectory) DropOwner(node string) int {
 	n := 0
 	for k, r := range d.entries {
 		if r.Owner == node {
-			delete(d.entries, k)
+			d.deleteLocked(k)
 			n++
 		}
 	}
@@ -173,7 +207,7 @@ func (d *NameDirectory) Prune(keep func(name string) bool) int {
 	n := 0
 	for k := range d.entries {
 		if !keep(k) {
-			delete(d.entries, k)
+			d.deleteLocked(k)
 			n++
 		}
 	}
@@ -298,6 +332,21 @@ func (n *Node) NameLost(lost, winner NameRecord) {
 		delete(n.named, lost.Name)
 	}
 	n.killActorLocked(a, true, fmt.Sprintf("duplicate name %q: actor %s of node %s is older", lost.Name, winner.Actor, winner.Owner))
+}
+
+// NameDied tells the node that the actor of rec, which it created and
+// placed on another node, died there for good (its host released the
+// name; the proxy here would not learn it otherwise): the proxy dies too,
+// so that the node stops announcing the name and its calls fail at once.
+func (n *Node) NameDied(rec NameRecord, host string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a := n.actors[rec.Actor]
+	if a == nil || !a.proxy || a.state == aDead || a.nameCreated == 0 {
+		return
+	}
+	n.log.Info("a named actor died on its node", "name", rec.Name, "actor", rec.Actor, "node", host)
+	n.actorDiedLocked(a, &ErrorInfo{Kind: ErrKindActorDied, Task: a.spec.Func, Message: "the actor died on node " + host})
 }
 
 // nameDiedLocked releases the name of actor a, which died for good, at

@@ -93,13 +93,13 @@ func TestNameDirectoryReserveAndRelease(t *testing.T) {
 			return err
 		}, nil, a.Actor},
 		{"release by another actor is ignored", func() error {
-			if d.Release("counter", b.Actor) {
+			if _, ok := d.Release("counter", b.Actor); ok {
 				return errors.New("released for the wrong actor")
 			}
 			return nil
 		}, nil, a.Actor},
 		{"release by the holder frees it", func() error {
-			if !d.Release("counter", a.Actor) {
+			if r, ok := d.Release("counter", a.Actor); !ok || r.Owner != "n1" {
 				return errors.New("holder's release refused")
 			}
 			return nil
@@ -532,4 +532,24 @@ func TestNameLostKillsTheDuplicate(t *testing.T) {
 	}
 	// NameLost for an actor the node does not have is ignored.
 	n.NameLost(NameRecord{Name: "x", Actor: actorN(9)}, winner)
+}
+
+func TestNameDirectoryExpiresRecordsNobodyAnnounces(t *testing.T) {
+	d := NewNameDirectory()
+	now := time.Unix(1000, 0)
+	d.now = func() time.Time { return now }
+	_, _ = d.Reserve(NameRecord{Name: "kept", Actor: actorN(1), Owner: "a"})
+	d.Announce(NameRecord{Name: "stale", Actor: actorN(2), Owner: "b"})
+	now = now.Add(20 * time.Second)
+	d.Announce(NameRecord{Name: "kept", Actor: actorN(1), Owner: "a"}) // refreshed by a round
+	now = now.Add(15 * time.Second)
+	if n := d.Expire(30 * time.Second); n != 1 {
+		t.Fatalf("Expire dropped %d, want 1", n)
+	}
+	if _, ok := d.Lookup("stale"); ok {
+		t.Fatal("a record nobody announced for 35s survived a 30s expiry")
+	}
+	if _, ok := d.Lookup("kept"); !ok {
+		t.Fatal("a record announced 15s ago expired")
+	}
 }

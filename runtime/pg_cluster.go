@@ -423,6 +423,12 @@ func (n *Node) ReservePG(owner, id string, bundles []map[string]float64) error {
 	if n.stopped {
 		return ErrStopped
 	}
+	if n.pgHosted[id] == owner {
+		// The owner asks again only after it counted the last attempt as
+		// refused (its reply was lost or late): that reservation is
+		// stale, and keeping it would leak it and refuse this one.
+		n.releaseHostedLocked(id)
+	}
 	bs := make([]task.Resources, len(bundles))
 	var sum task.Resources
 	for i, b := range bundles {

@@ -85,13 +85,18 @@ func (f *Fetched) Write(p []byte) (int, error) {
 }
 
 // ReadFrom fills the rest of the object from r and reads nothing past
-// it. A store file takes an *io.LimitedReader over a TCP connection by
-// splice(2), without the bytes passing through this process.
+// it; an *io.LimitedReader that ends sooner fills only its part. A store
+// file takes an *io.LimitedReader over a TCP connection by splice(2),
+// without the bytes passing through this process.
 func (f *Fetched) ReadFrom(r io.Reader) (int64, error) {
 	if f.in != nil {
 		return f.in.ReadFrom(r)
 	}
-	n, err := io.ReadFull(r, f.Buf[f.off:f.size])
+	dst := f.Buf[f.off:f.size]
+	if lr, ok := r.(*io.LimitedReader); ok && lr.N < int64(len(dst)) {
+		dst = dst[:max(lr.N, 0)] // a piece of the object, as one chunk delivers it
+	}
+	n, err := io.ReadFull(r, dst)
 	f.off += int64(n)
 	if err != nil {
 		return int64(n), fmt.Errorf("runtime: fetched object: %w", err)

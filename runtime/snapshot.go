@@ -75,8 +75,8 @@ const maxFailures = 100
 
 // recordFailureLocked keeps the latest task failures for Snapshot.
 func (n *Node) recordFailureLocked(t *taskEntry, e *ErrorInfo) {
-	if e == nil {
-		return
+	if e == nil || e.Kind == ErrKindHandedBack {
+		return // a hand-back (drain.go) is no failure: the task runs elsewhere
 	}
 	f := TaskSnapshot{ID: t.spec.ID.String(), Name: t.spec.Func, State: "FAILED",
 		Error: e.Message, ErrorType: errorType(e.Kind), EndTime: time.Now()}
@@ -181,6 +181,12 @@ func (n *Node) Snapshot() Snapshot {
 	for id, o := range n.objects {
 		if len(s.Objects) == maxSnapshotObjects {
 			break
+		}
+		if n.locatedLocked(id, o) {
+			// Made on a peer, whose store keeps it (lineage.go).
+			s.Objects = append(s.Objects, ObjectSnapshot{ID: id.String(), Size: o.size, Ready: true,
+				RefCount: n.refs.Count(id), Copies: append([]string(nil), n.lin.objs[id].locs...)})
+			continue
 		}
 		if o.fetching {
 			continue

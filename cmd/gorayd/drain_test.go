@@ -35,12 +35,13 @@ func (s *syncBuffer) String() string {
 }
 
 // Issue 3 on real daemons. Two nodes of two CPUs; a driver on node 0 runs
-// eight 2-second SPREAD tasks with no retries allowed: two run on each
+// eight 3-second SPREAD tasks with no retries allowed: two run on each
 // node and four wait, which `goray status` shows as the cluster's pending
 // demand and the driver is warned about (once, on stderr). A 64-CPU task
 // fails at once as infeasible. Node 1 gets SIGTERM while its two tasks
 // run: it drains (they finish and send their results), leaves, and exits
-// 0; every task succeeds without a retry.
+// 0; every task succeeds without a retry, and the actor that lived on
+// node 1 is restarted on node 0 by its owner.
 func TestSIGTERMDrainsWorkAndPendingDemandIsShown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two gorayd processes and a driver")
@@ -50,9 +51,10 @@ func TestSIGTERMDrainsWorkAndPendingDemandIsShown(t *testing.T) {
 	c := testutil.NewCluster(t, 2, testutil.WithArgs(func(int) []string { return args }))
 	testutil.WaitFor(t, 15*time.Second, func() bool { return c.CountState(0, "alive") == 2 }, "both nodes alive on node 0")
 	driver := testutil.BuildBinary(t, "github.com/goray/goray/cmd/gorayd/testdata/drainer")
+	testutil.BuildBinary(t, gorayPkg) // now, not while the tasks run
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, driver, "8", "2000")
+	cmd := exec.CommandContext(ctx, driver, "8", "3000", c.NodeID(1))
 	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(0), "GORAY_TOKEN=")
 	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -63,7 +65,13 @@ func TestSIGTERMDrainsWorkAndPendingDemandIsShown(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 
 	// Both of node 1's CPUs busy with the driver's tasks.
-	testutil.WaitFor(t, 60*time.Second, func() bool { return selfCPU(c, 1) == 0 }, "two tasks running on node 1")
+	deadline := time.Now().Add(60 * time.Second)
+	for selfCPU(c, 1) != 0 {
+		if time.Now().After(deadline) || strings.Contains(stdout.String(), "ran ") {
+			t.Fatalf("node 1 never ran two tasks at once; driver stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// The four waiting tasks are the cluster's pending demand.
 	var st agent.StatusResponse
 	testutil.WaitFor(t, 10*time.Second, func() bool {
@@ -121,6 +129,14 @@ func TestSIGTERMDrainsWorkAndPendingDemandIsShown(t *testing.T) {
 	}
 	if total != 8 || !strings.Contains(got, id1+"=") {
 		t.Errorf("results %q; want 8, some from node 1", lineWith(got, "ran "))
+	}
+	// The actor lived on node 1; its owner restarted it on node 0 (a
+	// fresh instance: its count starts again).
+	if want := "actor before " + id1 + " 1"; lineWith(got, "actor before ") != want {
+		t.Errorf("%q, want %q", lineWith(got, "actor before "), want)
+	}
+	if want := "actor after " + c.NodeID(0) + " 1"; lineWith(got, "actor after ") != want {
+		t.Errorf("%q, want %q", lineWith(got, "actor after "), want)
 	}
 	if n := strings.Count(stderr.String(), "cannot be scheduled right now"); n != 1 {
 		t.Errorf("driver warned %d times, want once per shape:\n%s", n, stderr.String())

@@ -24,6 +24,16 @@ import (
 // exactly like gRPC.
 var bulkMagic = [8]byte{'G', 'O', 'R', 'A', 'Y', 'B', 'L', 'K'}
 
+// bulkSocketBuffer is the kernel socket buffer (SO_SNDBUF on the sending
+// side, SO_RCVBUF on the receiving one) of a bulk connection. The lane keeps
+// no buffer of its own beyond its 256 KiB reader, and SendBulk returns only
+// once the kernel took a frame, so this is what bounds the bytes in flight
+// per peer and direction: at most about 2×2×bulkSocketBuffer (Linux doubles
+// the value for its bookkeeping) plus the frame being written, whatever the
+// payload's size. Left to autotuning, Linux grows a loopback receive buffer
+// to tcp_rmem's maximum (32 MiB here) without going any faster.
+const bulkSocketBuffer = 4 << 20
+
 // handshakeTimeout bounds TLS handshakes and the protocol peek.
 const handshakeTimeout = 10 * time.Second
 
@@ -152,7 +162,9 @@ func (r *RPC) serveBulk(c net.Conn) {
 	}
 	// A plain TCP connection can be spliced from (see Body.WriteTo); a TLS one cannot.
 	raw := c
-	if _, ok := c.(*net.TCPConn); !ok {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(bulkSocketBuffer)
+	} else {
 		raw = nil
 	}
 	for {
@@ -250,6 +262,9 @@ func (r *RPC) dialBulk(ctx context.Context, addr string) (net.Conn, error) {
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(bulkSocketBuffer)
 	}
 	if r.clientTLS != nil {
 		tc := tls.Client(c, tlsFor(r.clientTLS, addr))

@@ -33,7 +33,12 @@
 // the lane reaches about 0.7 of it. Every send returns only once the frame
 // was handed to flow control (HTTP/2 window or socket buffer), so bytes in
 // flight per peer stay bounded by about one chunk plus the window, whatever
-// the payload size. TLS (optionally mutual) comes from PEM files and covers
+// the payload size. A receiver can take a kind's payloads unread
+// (SubscribeStream): its StreamHandler gets a Body and moves the bytes
+// straight from the connection to where they belong (an object's file in the
+// store, spliced by the kernel), so the lane allocates no chunk-sized buffer
+// and the bytes in flight per peer are the two sockets' kernel buffers plus
+// the chunk being written. TLS (optionally mutual) comes from PEM files and covers
 // both lanes: the listener terminates it before routing. Caller and Serve add
 // request/response (a reply frame of kind K+"/reply" with the request's ID)
 // for queries and acks.
@@ -74,7 +79,7 @@
 //
 // Handover: when the owner of a key fails or leaves, every survivor's view
 // drops it and the key's runner-up becomes owner. The new owner rebuilds the
-// record from what survives: a named actor's hosting node re-registers it
+// record from what survives: a named actor's creating node re-registers it
 // (it knows the actors it runs), placement-group bundles are re-announced by
 // the nodes holding their reservations, and job records are reloaded from
 // the job's submitter. Records that lived only on the dead owner are lost, as

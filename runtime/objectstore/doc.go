@@ -27,7 +27,26 @@
 // The store keeps one read-only mapping per object in memory and hands it to every Get, so
 // reading an object the store already holds costs no system call at all. The writable
 // mapping an object was created through is kept too, but only for reusing the memory later;
-// it is never handed out after Seal.
+// it is never handed out after Seal. An object sealed without a read-only mapping of its
+// own is read through its writable one, write-protected with mprotect: populating a second
+// mapping of a 64 MiB object takes milliseconds (a page fault's worth of kernel work per
+// page, several times more in a VM), and a peer pulling an object that was just put, or a
+// driver reading its result, would wait for it. When such memory is recycled it gets a
+// writable mapping of its own, so pooled memory circulates with both and no later object
+// pays for either.
+//
+// # Objects from the network
+//
+// An object pulled from another node arrives front to back, in chunks, as fast as a socket
+// delivers it. CreateIngest is the destination for that: pooled memory when a block fits
+// (the bytes land in its populated mapping straight from the socket), else a new file filled
+// with write(2) or, from a plain TCP connection, splice(2) (Ingest.ReadFrom with an
+// *io.LimitedReader over the connection): the kernel copies each chunk from the socket into
+// the object's pages once, without the bytes passing through the process and without
+// zeroing the pages first, which Create's pre-faulted mapping cannot avoid. Allocating
+// fresh tmpfs pages still costs about as much as the copy, which is why a node that has
+// freed memory of about the right size receives an object markedly faster (see
+// docs/benchmarks-runtime-cluster.md).
 //
 // # Reusing memory
 //

@@ -73,21 +73,30 @@ func (s *Store) recycleLocked(e *entry) bool {
 	// Pool files get names of their own, so listing the directory tells objects from pool.
 	s.fileSeq++
 	path := filepath.Join(s.cfg.Dir, fmt.Sprintf("blk-%d", s.fileSeq))
-	rw := e.rw
-	if rw == nil {
+	rw, shared := e.rw, e.rw != nil && e.rw == e.m
+	if rw == nil || shared {
 		// Written by Put with write(2): map it now. Populating existing pages costs less
 		// than the unlink it replaces, and saves the next put of this size its page faults.
-		data, err := mapRW(e.path, e.size)
-		if err != nil {
+		// A write-protected shared mapping (shareROLocked) stays the block's read-only one
+		// and gets a writable partner, so that the memory circulates through the pool with
+		// both mappings and no object written into it later pays for an mprotect or a
+		// populate; if that fails, takeBlockLocked unprotects the shared one instead.
+		if data, err := mapRW(e.path, e.size); err == nil {
+			rw = &mapping{data: data, refs: 1}
+		} else if !shared {
 			return false
+		} else {
+			shared = false
 		}
-		rw = &mapping{data: data, refs: 1}
 	}
 	if err := os.Rename(e.path, path); err != nil {
-		if e.rw == nil {
+		if rw != e.rw {
 			s.unrefLocked(rw)
 		}
 		return false
+	}
+	if shared {
+		s.unrefLocked(e.rw) // its writable role passed to rw; e.m keeps the read-only one
 	}
 	for s.poolBytes+e.size > s.poolLimit && len(s.pool) > 0 {
 		s.evictBlockLocked(0)

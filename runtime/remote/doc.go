@@ -18,8 +18,15 @@
 // forwarded task names it by sha256, and a node that lacks it fetches the
 // archive from the sender, checks the hash and unpacks it, so that the
 // task's workers start in the same working dir as its driver.
-// Results travel back the same way to the owner node, which stores them as
-// its own objects.
+// Results travel back the same way to the owner node, except those of a
+// normal task larger than the inline threshold: they stay in the
+// executing node's store, kept there for their owner (ForwardLocated),
+// and the owner learns only their size and location. The owner pulls
+// such an object from that node (FetchObjectFrom; from any peer if it no
+// longer has it) when a Get or a task argument needs its bytes (a Wait
+// does not), and tells the node to drop its copy (rt.free) when its own
+// count reaches zero; a node drops every copy it keeps for an owner that
+// dies. Actor calls' results always travel back.
 //
 // Actors placed on a peer receive their calls on the same ordered stream
 // (one outbox per peer, so an actor's creation precedes its calls and a
@@ -44,15 +51,81 @@
 // waits for its bundle to be placed again instead of failing on the same
 // dead node.
 //
-// Named actors are found across nodes by asking every peer (GetActor on a
-// node that does not hold the name); names are not reserved cluster-wide,
-// so two nodes creating the same name at once both succeed.
+// # Named actors
 //
-// Not yet: lineage reconstruction (with results always stored on the
-// owner, only the owner's death loses objects, and that takes the driver
-// with it), cluster-wide reservation of actor names, propagating Cancel
-// to a forwarded task (its result is discarded instead), placing the
-// retry of a forwarded DEFAULT/SPREAD task anywhere but on its owner, and
-// zero-copy object transfer (docs/benchmarks-runtime-cluster.md has the
-// measured gap to a raw TCP copy).
+// Each actor name has an owner node: cluster.Owner of NameKey(name) over
+// the live members (alive and suspect, as every node computes it from its
+// own view). The owner keeps the name's record (runtime.NameDirectory:
+// actor ID, class, the node that created it, where it runs, when it was
+// created). Creating a named actor first reserves the name there
+// (rt.namereserve/v1, one round trip); the creation's reply waits for it,
+// and a name another actor holds fails with ErrKindActorExists. GetActor
+// on any node asks the owner (rt.nameget/v1, one round trip). The node
+// that created the actor, which restarts it or declares it dead, is the
+// name's registrant: it tells the owner where the actor runs after each
+// placement, and releases the name when the actor dies for good (killed,
+// no restarts left, its creator exited); the hosting node releases it too
+// when the actor dies there, since the creator's proxy does not see that.
+//
+// Handover: on every join, leave or failure, each node drops the records
+// of a departed registrant (its actors died with it), prunes the records
+// it no longer owns in its new view, and re-announces the named actors it
+// created to their owners (rt.nameannounce/v1), through the same ordered
+// outbox as its releases, so a release never overtakes an announcement.
+// Every node also re-announces every ten seconds, which heals a missed
+// event or a lost frame, and an owner forgets a record nobody announced
+// for thirty seconds (its release was lost). For three seconds after a change (nameSettle),
+// and whenever it does not own the name in its own view, a directory
+// without the record answers "settling" instead of "absent": a lookup
+// then asks every live peer for a live actor of that name (the hosting
+// node answers), and a reservation is retried until the directory is
+// settled, so that a name held elsewhere is not given out twice while its
+// record is on its way. A reservation whose owner does not answer (dead
+// but not yet declared so) is retried until the membership moves the
+// name. A node that restarts under a new ID starts with no names.
+//
+// Partitions: membership is eventually consistent and goray has no
+// quorum, so this is an available-first design. During a partition each
+// side computes owners over the members it sees, and a name can be taken
+// once on each side (never twice on one side). When the partition heals,
+// the join events make every node re-announce; the name's one owner then
+// sees both records, the older one (NameRecord.Wins: creation time, then
+// creator node ID, then actor ID, the same on every node) keeps the name,
+// and the owner tells the younger actor's creator (rt.namelost/v1), which
+// kills it for good and logs a warning. Calls on the killed duplicate fail
+// with ErrKindActorDied: loud, not a silent split brain. Creation times
+// come from the creators' clocks, so with skewed clocks "older" is as
+// good as the clocks are; the rule still picks exactly one winner.
+//
+// Limits: a detached named actor outlives its creator node's death, but
+// its name does not (the record dies with its registrant). Placement
+// groups have no cluster-wide names: a group's name is a label, and its
+// reservation is atomic across nodes by its own two-phase protocol
+// (runtime/pg_cluster.go), not through this directory.
+//
+// Lineage reconstruction (lineage.go here, runtime/lineage.go for the
+// owner): when a member dies, each object whose only copy it kept is
+// rebuilt by running its task again (MaxRetries counts these runs, as in
+// Ray), after rebuilding the task's own lost arguments, or fails with
+// ErrKindObjectLost without lineage or retries. Object IDs start with
+// their owner's runtime.NodePrefix and the engine remembers the nodes that
+// died, so a ref whose owner node died fails with ErrKindOwnerDied.
+//
+// Not yet: placing the retry of a forwarded DEFAULT/SPREAD task (or a
+// rebuild) anywhere but on its owner, passing a located argument to a
+// forwarded task by reference (the owner pulls it and inlines it),
+// rebuilding an object for a node other than its owner (a third node that
+// fetches a lost object gets ErrKindObjectLost).
+//
+// # Object transfer
+//
+// An object moves as 5 MiB chunks over the bulk lane (objects.go): the
+// serving node writes each chunk from its store's mapping with one write,
+// the receiving node takes it off the connection straight into the
+// object's place in its store (cluster.StreamHandler into
+// objectstore.Ingest: recycled store memory, or a new tmpfs file filled by
+// splice(2)), so neither side buffers a chunk and the bytes in flight per
+// peer are bounded by the sockets' kernel buffers plus one chunk, whatever
+// the object's size. docs/benchmarks-runtime-cluster.md compares it with a
+// raw TCP copy measured in the same run.
 package remote

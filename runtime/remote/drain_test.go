@@ -2,8 +2,10 @@ package remote_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,7 +99,8 @@ func runningOnB(t *testing.T, p *pair, n float64) {
 // A draining node hands back the forwarded tasks that have not started
 // (their owner runs them elsewhere, without spending a retry: they have
 // MaxRetries(0)), lets the running ones finish and send their results,
-// and from then on is no place for new work.
+// and from then on is no place for new work. A task pinned to it (hard
+// NodeAffinity) can run nowhere else and fails as infeasible.
 func TestDrainHandsBackQueuedAndFinishesRunning(t *testing.T) {
 	p := newDrainPair(t)
 	ctx := p.ctx
@@ -107,10 +110,10 @@ func TestDrainHandsBackQueuedAndFinishesRunning(t *testing.T) {
 	for i := range refs {
 		refs[i] = f.Remote(ctx, 1000)
 	}
+	// One more, pinned to B (hard NodeAffinity): it can run nowhere else.
+	pinned := napWhere.Options(goray.Strategy(goray.NodeAffinity(p.idB, false)), goray.MaxRetries(0)).Remote(ctx, 1000)
 	runningOnB(t, p, 2)
-	if got := p.b.HostedWork(); got != 4 {
-		t.Fatalf("B hosts %d forwarded tasks, want 4 (2 running, 2 queued)", got)
-	}
+	testutil.WaitFor(t, 10*time.Second, func() bool { return p.b.HostedWork() == 5 }, "B hosting 5 tasks (2 running, 3 queued)")
 	start := time.Now()
 	rep, err := p.eb.Drain(ctx, 20*time.Second)
 	took := time.Since(start)
@@ -118,8 +121,8 @@ func TestDrainHandsBackQueuedAndFinishesRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Notified != 1 || rep.HandedBack != 2 || rep.TimedOut != 0 || rep.Unsent != 0 {
-		t.Fatalf("drain report %+v; want the peer notified, 2 handed back, none timed out", rep)
+	if rep.Notified != 1 || rep.HandedBack != 3 || rep.TimedOut != 0 || rep.Unsent != 0 {
+		t.Fatalf("drain report %+v; want the peer notified, 3 handed back, none timed out", rep)
 	}
 	if took > 10*time.Second {
 		t.Fatalf("drain took %v for 1 s tasks", took)
@@ -135,6 +138,14 @@ func TestDrainHandsBackQueuedAndFinishesRunning(t *testing.T) {
 	}
 	if count[p.idB] != 2 || count[p.idA] != 2 {
 		t.Fatalf("tasks per node %v; want 2 on B (ran through the drain) and 2 on A (handed back)", count)
+	}
+	// A hand-back is no failure in B's records.
+	if fs := p.b.Snapshot().Failures; len(fs) != 0 {
+		t.Errorf("B records failures for the tasks it handed back: %+v", fs)
+	}
+	// The pinned task cannot go elsewhere: it fails, saying why.
+	if _, err := pinned.Get(ctx); !errors.Is(err, goray.ErrInfeasible) || !strings.Contains(err.Error(), "draining") {
+		t.Fatalf("a task pinned to the draining node: %v, want ErrInfeasible naming the drain", err)
 	}
 	// B takes no new work: A does not list it, and a task forwarded
 	// anyway is handed back at once.

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"sync"
+	"time"
 
 	grt "github.com/goray/goray/runtime"
 	"github.com/goray/goray/runtime/cluster"
@@ -25,6 +26,8 @@ type lineageState struct {
 	mu sync.Mutex
 	// gone maps the ID prefix of every node that died or left to its ID.
 	gone map[[4]byte]string
+	// pulls are the FetchObjectFrom requests in flight: the node asked.
+	pulls map[uint64]string
 }
 
 func (e *Engine) startLineage() {
@@ -104,14 +107,63 @@ func (e *Engine) onFree(_ context.Context, f cluster.Frame) {
 	e.node.ReleaseHeld(f.From, ids)
 }
 
-// ownerGone records that node died or left.
+// ownerGone records that node died or left, and fails the pulls that
+// asked it (each then asks the other peers).
 func (e *Engine) ownerGone(node string) {
 	e.lin.mu.Lock()
-	defer e.lin.mu.Unlock()
 	if e.lin.gone == nil {
 		e.lin.gone = map[[4]byte]string{}
 	}
 	e.lin.gone[grt.NodePrefix(node)] = node
+	var rids []uint64
+	for rid, n := range e.lin.pulls {
+		if n == node {
+			rids = append(rids, rid)
+		}
+	}
+	e.lin.mu.Unlock()
+	for _, rid := range rids {
+		e.dropRecv(rid)
+		e.objNotHere(rid)
+	}
+}
+
+// FetchObjectFrom implements grt.LocationFetcher: it asks node, where the
+// object is known to be, and only if node does not have it (or died)
+// every live peer, as FetchObject does.
+func (e *Engine) FetchObjectFrom(ctx context.Context, node string, id grt.ObjectID, done func(*grt.Fetched, *grt.ErrorInfo)) {
+	rid := e.nextID.Add(1)
+	e.lin.mu.Lock()
+	if e.lin.pulls == nil {
+		e.lin.pulls = map[uint64]string{}
+	}
+	e.lin.pulls[rid] = node
+	e.lin.mu.Unlock()
+	finish := func(f *grt.Fetched, ei *grt.ErrorInfo) {
+		e.lin.mu.Lock()
+		delete(e.lin.pulls, rid)
+		e.lin.mu.Unlock()
+		if ei != nil && ei.Kind == grt.ErrKindObjectLost {
+			e.FetchObject(ctx, id, done)
+			return
+		}
+		done(f, ei)
+	}
+	e.mu.Lock()
+	e.objWait[rid] = &objFetch{id: id, remaining: 1, done: finish}
+	e.mu.Unlock()
+	time.AfterFunc(fetchTimeout, func() {
+		if f := e.takeFetch(rid); f != nil {
+			e.dropRecv(rid)
+			f.done(nil, lostObject(id, "node "+node+" did not answer within "+fetchTimeout.String()))
+		}
+	})
+	go func() {
+		err := e.tr.Send(context.WithoutCancel(ctx), node, cluster.Frame{Kind: kindObjGet, ID: rid, Last: true, Payload: id[:]})
+		if err != nil {
+			e.objNotHere(rid)
+		}
+	}()
 }
 
 // DeadOwner implements grt.OwnerChecker: the node that minted id is dead
@@ -142,4 +194,5 @@ func (e *Engine) DeadOwner(id grt.ObjectID) (string, bool) {
 var (
 	_ grt.LocatedForwarder = (*Engine)(nil)
 	_ grt.OwnerChecker     = (*Engine)(nil)
+	_ grt.LocationFetcher  = (*Engine)(nil)
 )

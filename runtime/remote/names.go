@@ -24,6 +24,7 @@ const (
 	kindNameAnnounce = "rt.nameannounce/v1" // JSON NameRecord, the owner's re-announcement
 	kindNameRelease  = "rt.namerelease/v1"  // JSON NameRecord (name and actor): it died for good
 	kindNameLost     = "rt.namelost/v1"     // JSON nameLost: the receiver's actor lost its name
+	kindNameDied     = "rt.namedied/v1"     // JSON nameDied: the receiver's actor died on another node
 )
 
 // Statuses of a nameReply.
@@ -53,6 +54,9 @@ const (
 	// nameAnnounceEvery re-announces every named actor even without a
 	// membership change, so that a missed event or a lost frame heals.
 	nameAnnounceEvery = 10 * time.Second
+	// nameExpireAfter forgets a record its registrant stopped announcing
+	// (its release was lost): three missed rounds.
+	nameExpireAfter = 3 * nameAnnounceEvery
 	// nameCallTimeout bounds one question to a name's owner.
 	nameCallTimeout = 2 * time.Second
 )
@@ -81,6 +85,7 @@ func (e *Engine) startNames() {
 		e.tr.Subscribe(kindNameAnnounce, e.onNameAnnounce),
 		e.tr.Subscribe(kindNameRelease, e.onNameRelease),
 		e.tr.Subscribe(kindNameLost, e.onNameLost),
+		e.tr.Subscribe(kindNameDied, e.onNameDied),
 	)
 	e.wg.Add(1)
 	go func() {
@@ -93,6 +98,9 @@ func (e *Engine) startNames() {
 				return
 			case <-t.C:
 				e.announceNames()
+				if n := e.nd.recs.Expire(nameExpireAfter); n > 0 {
+					e.log.Info("forgot actor names nobody announced any more", "names", n)
+				}
 			}
 		}
 	}()
@@ -193,7 +201,8 @@ func (e *Engine) AnnounceName(_ context.Context, rec grt.NameRecord) {
 func (e *Engine) ReleaseName(_ context.Context, rec grt.NameRecord) {
 	owner := e.nameOwner(rec.Name)
 	if owner == e.mem.LocalID() {
-		e.send(owner, func() { e.nd.recs.Release(rec.Name, rec.Actor) })
+		self := owner
+		e.send(owner, func() { e.applyRelease(self, rec) })
 		return
 	}
 	body, _ := json.Marshal(grt.NameRecord{Name: rec.Name, Actor: rec.Actor})
@@ -342,7 +351,42 @@ func (e *Engine) onNameRelease(_ context.Context, f cluster.Frame) {
 		e.log.Warn("bad actor name release", "from", f.From, "err", err)
 		return
 	}
-	e.nd.recs.Release(rec.Name, rec.Actor)
+	e.applyRelease(f.From, rec)
+}
+
+// applyRelease frees a name released by node from. A release by a node
+// other than the actor's creator comes from its host, where it died for
+// good: the creator is told, since its proxy does not see that death and
+// would otherwise keep announcing the name.
+func (e *Engine) applyRelease(from string, rec grt.NameRecord) {
+	cur, ok := e.nd.recs.Release(rec.Name, rec.Actor)
+	if !ok || cur.Owner == from {
+		return
+	}
+	if cur.Owner == e.mem.LocalID() {
+		go e.node.NameDied(cur, from)
+		return
+	}
+	body, _ := json.Marshal(nameDied{Rec: cur, Host: from})
+	e.send(cur.Owner, func() {
+		if err := e.tr.Send(context.Background(), cur.Owner, cluster.Frame{Kind: kindNameDied, Last: true, Payload: body}); err != nil {
+			e.log.Debug("cannot tell a node that its named actor died", "node", cur.Owner, "name", cur.Name, "err", err)
+		}
+	})
+}
+
+type nameDied struct {
+	Rec  grt.NameRecord `json:"rec"`
+	Host string         `json:"host"`
+}
+
+func (e *Engine) onNameDied(_ context.Context, f cluster.Frame) {
+	var d nameDied
+	if err := json.Unmarshal(f.Payload, &d); err != nil {
+		e.log.Warn("bad named-actor death message", "from", f.From, "err", err)
+		return
+	}
+	e.node.NameDied(d.Rec, d.Host)
 }
 
 func (e *Engine) onNameLost(_ context.Context, f cluster.Frame) {

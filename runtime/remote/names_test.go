@@ -26,9 +26,16 @@ type namesDriver struct {
 
 func startNamesDriver(t *testing.T, bin string, c *testutil.Cluster, i int) *namesDriver {
 	t.Helper()
+	return startNamesDriverAt(t, bin, c.HTTP(i), i)
+}
+
+// startNamesDriverAt starts a driver connected to address (a daemon's
+// HTTP address or its node's unix socket); i names it in logs.
+func startNamesDriverAt(t *testing.T, bin, address string, i int) *namesDriver {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(i))
+	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+address)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -191,5 +198,86 @@ func TestNamedActorsAcrossTheCluster(t *testing.T) {
 	}, "the killed actor's name is free again")
 	if got := d0.do("get " + name); got != "found "+strings.TrimPrefix(last, "ok ") {
 		t.Fatalf("get %s from node 0 after it was taken again: %q (created: %q)", name, got, last)
+	}
+}
+
+// driverSocket is node i's unix socket for drivers, which a driver on this
+// machine reaches whatever network namespace the daemon runs in.
+func driverSocket(t *testing.T, c *testutil.Cluster, i int) string {
+	t.Helper()
+	id := c.NodeID(i)
+	for _, m := range c.Members(i) {
+		if m.ID == id && m.DriverAddress != "" {
+			return m.DriverAddress
+		}
+	}
+	t.Fatalf("node %d publishes no driver address", i)
+	return ""
+}
+
+// A partition lets each side take a name once; when it heals, the older
+// actor keeps the name on every node and the younger one is killed for
+// good (its creator's handle fails). The daemons run in network
+// namespaces so that the partition is real (root only).
+func TestNamePartitionThenHeal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three gorayd processes and partitions them")
+	}
+	c := testutil.NewCluster(t, 3, testutil.InNetns())
+	bin := testutil.BuildBinary(t, "github.com/goray/goray/runtime/remote/testdata/names")
+	ids := []string{c.NodeID(0), c.NodeID(1), c.NodeID(2)}
+	d0 := startNamesDriverAt(t, bin, driverSocket(t, c, 0), 0)
+	d2 := startNamesDriverAt(t, bin, driverSocket(t, c, 2), 2)
+
+	c.Partition(2)
+	testutil.WaitFor(t, 20*time.Second, func() bool {
+		return c.StateOf(0, ids[2]) == "dead" && c.StateOf(1, ids[2]) == "dead" &&
+			c.StateOf(2, ids[0]) == "dead" && c.StateOf(2, ids[1]) == "dead"
+	}, "both sides of the partition see the other as dead")
+	// Each side takes the name once: node 0's side first, so its actor
+	// is the older one.
+	var a string
+	testutil.WaitFor(t, 20*time.Second, func() bool {
+		a = d0.do("create split " + ids[0])
+		return a != "exists"
+	}, "the majority side takes the name")
+	if a != "ok "+ids[0] {
+		t.Fatalf("create on the majority side: %q", a)
+	}
+	var b string
+	testutil.WaitFor(t, 20*time.Second, func() bool {
+		b = d2.do("create split " + ids[2])
+		return b != "exists"
+	}, "the isolated side takes the name too")
+	if b != "ok "+ids[2] {
+		t.Fatalf("create on the isolated side: %q", b)
+	}
+	if got := d2.do("create split " + ids[2]); got != "exists" {
+		t.Fatalf("a second creation on the isolated side: %q, want exists", got)
+	}
+
+	c.Heal(2)
+	testutil.WaitFor(t, 30*time.Second, func() bool {
+		for i := range 3 {
+			for _, id := range ids {
+				if c.StateOf(i, id) != "alive" {
+					return false
+				}
+			}
+		}
+		return true
+	}, "the views merged after healing")
+	// The younger actor (node 2's) is killed; the name resolves to the
+	// older one from both sides.
+	testutil.WaitFor(t, 30*time.Second, func() bool {
+		return strings.HasPrefix(d2.do("call split"), "error ")
+	}, "the younger duplicate killed after the heal")
+	for _, d := range []*namesDriver{d0, d2} {
+		if got := d.do("get split"); got != "found "+ids[0] {
+			t.Fatalf("get split from node %s after the heal: %q, want the older actor on node 0", d.node, got)
+		}
+	}
+	if got := d0.do("call split"); got != "ok "+ids[0] {
+		t.Fatalf("the older actor after the heal: %q", got)
 	}
 }

@@ -32,7 +32,8 @@ func TestGigabyteObjectBetweenDaemons(t *testing.T) {
 	if free := int64(st.Bavail) * int64(st.Bsize); free < gigObjectShm {
 		t.Skipf("/dev/shm has %d MiB free; the 1 GiB transfer needs %d MiB (one copy in each daemon's store)", free>>20, gigObjectShm>>20)
 	}
-	c := testutil.NewCluster(t, 2)
+	// Room for the object in each store, so that neither spills it.
+	c := testutil.NewCluster(t, 2, testutil.WithArgs(func(int) []string { return []string{"-object_store.memory", "1280MiB"} }))
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	dial := func(i int) *grt.Client {
@@ -54,15 +55,22 @@ func TestGigabyteObjectBetweenDaemons(t *testing.T) {
 
 	const size = 1 << 30
 	want, id := func() ([32]byte, grt.ObjectID) {
-		// A cheap deterministic pattern (xorshift64 words): generating it
-		// costs less than hashing it.
+		// A deterministic pattern that is cheap to make even under the
+		// race detector: one MiB of xorshift64 words, repeated, each
+		// repetition stamped with its index so that a misplaced chunk
+		// changes the hash.
 		payload := make([]byte, size)
+		const block = 1 << 20
 		x := uint64(0x9E3779B97F4A7C15)
-		for i := 0; i < size; i += 8 {
+		for i := 0; i < block; i += 8 {
 			x ^= x << 13
 			x ^= x >> 7
 			x ^= x << 17
 			binary.LittleEndian.PutUint64(payload[i:], x)
+		}
+		for off := block; off < size; off += block {
+			copy(payload[off:off+block], payload[:block])
+			binary.LittleEndian.PutUint64(payload[off:], uint64(off/block))
 		}
 		want := sha256.Sum256(payload)
 		enc, err := codec.Encode(payload)

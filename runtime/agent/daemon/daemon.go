@@ -125,7 +125,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 	// Only the job API's own paths, so that other APIs (state, dashboard)
 	// can be mounted beside it under /api/.
-	jh := d.gate(jobs.Handler(d.jobs, d.cfg.HTTP.Token))
+	jh := d.gate(jobs.RequireToken(d.cfg.HTTP.Token, d.peerJobs(jobs.Handler(d.jobs, d.cfg.HTTP.Token)))) // jobs_peers.go: any daemon answers for any job
 	d.agent.Handle("/api/jobs/", jh)
 	d.agent.Handle("GET /api/version", jh)
 	d.agent.Handle("/api/packages/", jh)

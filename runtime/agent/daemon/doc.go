@@ -27,6 +27,8 @@
 // driver_address. The job API (/api/jobs/, /api/packages/ and /api/version) is mounted on
 // the agent's HTTP port behind the cluster token and answers 503 while the
 // node is not running (once shutdown has begun).
+// A request for a job this daemon does not know is passed to the live
+// peer that runs it (jobs_peers.go), so any daemon answers for any job.
 //
 // A daemon killed with SIGKILL leaves its socket and its shared-memory
 // object store behind. The next daemon on the same data directory finds the

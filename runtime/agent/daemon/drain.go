@@ -21,7 +21,7 @@ func (d *Daemon) drain(ctx context.Context, re *remote.Engine) error {
 	d.log.Info("draining: handing work back to its owners", "timeout", timeout)
 	rep, err := re.Drain(ctx, timeout)
 	d.log.Info("drained", "peers_notified", rep.Notified, "peers", rep.Peers, "handed_back", rep.HandedBack,
-		"handed_back_running", rep.TimedOut, "took", time.Since(start).Round(time.Millisecond))
+		"handed_back_running", rep.TimedOut, "still_running", rep.Unsent, "took", time.Since(start).Round(time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("gorayd: drain: %w", err)
 	}

@@ -6,6 +6,8 @@
 //	create NAME [NODE]  → "ok NODE" (the actor runs there), "exists", or "error ..."
 //	get NAME            → "found NODE", "notfound", or "error ..."
 //	kill NAME           → "killed", "notfound", or "error ..."
+//	call NAME           → "ok NODE" or "error ..." through the handle this
+//	                      driver's own create NAME returned
 //
 // Actors are detached (they outlive this driver) and hold no CPU.
 package main
@@ -60,8 +62,21 @@ func run() error {
 	return sc.Err()
 }
 
+// created holds the handles this driver's creations returned, by name.
+var created = map[string]*goray.ActorHandle[keeper]{}
+
 func do(ctx context.Context, verb, name string, rest []string) string {
 	switch verb {
+	case "call":
+		h := created[name]
+		if h == nil {
+			return "error no handle for " + name
+		}
+		node, err := goray.Call[string](ctx, h, "Where").Get(ctx)
+		if err != nil {
+			return "error " + err.Error()
+		}
+		return "ok " + node
 	case "create":
 		opts := []goray.Option{goray.Name(name), goray.Detached(), goray.NumCPUs(0)}
 		if len(rest) > 0 {
@@ -74,6 +89,7 @@ func do(ctx context.Context, verb, name string, rest []string) string {
 		if err != nil {
 			return "error " + err.Error()
 		}
+		created[name] = h
 		node, err := goray.Call[string](ctx, h, "Where").Get(ctx)
 		if err != nil {
 			return "error call: " + err.Error()
