@@ -270,7 +270,12 @@ func (n *Node) createActorReplyLocked(s *session, req uint64, spec *TaskSpec) {
 			s.send(&msg{t: mReply, req: req, err: e})
 			return
 		}
-		if a := n.actors[spec.ID]; a != nil {
+		switch a := n.actors[spec.ID]; {
+		case a == nil || a.state == aDead:
+			// It died while being created (infeasible, say), before it
+			// was known to hold the name.
+			hooks.ReleaseName(context.Background(), rec)
+		default:
 			a.nameCreated = rec.Created
 			if a.proxy && a.remote != "" {
 				n.nameMovedLocked(a) // placed on a peer already

@@ -485,6 +485,16 @@ func TestNodeReservesNamesThroughTheHooks(t *testing.T) {
 	if _, err := c.CreateActor(ctx, spec()); err != nil {
 		t.Fatalf("recreating the freed name: %v", err)
 	}
+	// An actor that dies while it is created (no node could hold it)
+	// does not keep the name it reserved.
+	huge := spec()
+	huge.Name, huge.Strategy, huge.Resources = "huge", Strategy{}, map[string]float64{"CPU": 1e6}
+	if _, err := c.CreateActor(ctx, huge); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := fakeDir(fc).Lookup("huge"); ok {
+		t.Fatalf("an infeasible actor kept its name: %+v", r)
+	}
 }
 
 // NameLost (a duplicate found when a partition healed) kills the losing
@@ -551,5 +561,38 @@ func TestNameDirectoryExpiresRecordsNobodyAnnounces(t *testing.T) {
 	}
 	if _, ok := d.Lookup("kept"); !ok {
 		t.Fatal("a record announced 15s ago expired")
+	}
+}
+
+// A named actor whose creator exits (its client's session ends) dies
+// with it, and its name is released; a detached one keeps its name.
+func TestNameReleasedWhenTheCreatorExits(t *testing.T) {
+	n, err := NewNode(NodeConfig{NumCPUs: 2, PrestartWorkers: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := &fakeCluster{}
+	n.SetClusterHooks(fc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	c, err := Dial(ctx, n.SocketPath(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	here := Strategy{Kind: StrategyNodeAffinity, Node: n.ID()}
+	for _, name := range []string{"attached", "detached"} {
+		if _, err := c.CreateActor(ctx, &TaskSpec{Kind: KindActorCreate, Func: "A", MaxConcurrency: 1, Name: name,
+			Detached: name == "detached", Strategy: here}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.Close()
+	waitUntil(t, 10*time.Second, func() bool { _, ok := fakeDir(fc).Lookup("attached"); return !ok }, "the attached actor's name released")
+	if _, ok := fakeDir(fc).Lookup("detached"); !ok {
+		t.Fatal("the detached actor lost its name when its creator exited")
 	}
 }

@@ -64,18 +64,23 @@
 // that created the actor, which restarts it or declares it dead, is the
 // name's registrant: it tells the owner where the actor runs after each
 // placement, and releases the name when the actor dies for good (killed,
-// no restarts left, its creator exited); the hosting node releases it too
-// when the actor dies there, since the creator's proxy does not see that.
+// no restarts left, its creator exited). The hosting node releases it too
+// when the actor dies there for good, and the owner then tells the
+// creator (rt.namedied/v1), whose proxy does not see that death
+// otherwise: the proxy dies too, so the creator stops announcing the name
+// and calls fail at once.
 //
 // Handover: on every join, leave or failure, each node drops the records
 // of a departed registrant (its actors died with it), prunes the records
 // it no longer owns in its new view, and re-announces the named actors it
 // created to their owners (rt.nameannounce/v1), through the same ordered
-// outbox as its releases, so a release never overtakes an announcement.
-// Every node also re-announces every ten seconds, which heals a missed
-// event or a lost frame, and an owner forgets a record nobody announced
-// for thirty seconds (its release was lost). For three seconds after a change (nameSettle),
-// and whenever it does not own the name in its own view, a directory
+// outbox as its releases, so that an announcement sent before a release
+// does not arrive after it. Every node also re-announces every ten
+// seconds, which heals a missed event or a lost frame, and an owner
+// forgets a record nobody announced for thirty seconds (its release was
+// lost, or an announcement raced the actor's death). For three seconds
+// after a change (nameSettle), and whenever it does not own the name in
+// its own view, a directory
 // without the record answers "settling" instead of "absent": a lookup
 // then asks every live peer for a live actor of that name (the hosting
 // node answers), and a reservation is retried until the directory is
@@ -113,9 +118,10 @@
 //
 // Not yet: placing the retry of a forwarded DEFAULT/SPREAD task (or a
 // rebuild) anywhere but on its owner, passing a located argument to a
-// forwarded task by reference (the owner pulls it and inlines it),
-// rebuilding an object for a node other than its owner (a third node that
-// fetches a lost object gets ErrKindObjectLost).
+// forwarded task by reference (the owner pulls it and inlines it), and
+// serving a third node a lost object before its owner learned of the
+// death (it gets ErrKindObjectLost; once the owner rebuilds the object,
+// the owner serves it).
 //
 // # Object transfer
 //

@@ -31,7 +31,13 @@ func TestLostObjectsAreRebuiltFromLineage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three gorayd processes")
 	}
-	c := testutil.NewCluster(t, 3)
+	// CPUs to spare, so that a stale resource broadcast never makes the
+	// victim look full to the soft affinity (which would run a task
+	// elsewhere); no prestarted workers, since the driver's program runs
+	// every task.
+	c := testutil.NewCluster(t, 3, testutil.WithArgs(func(int) []string {
+		return []string{"-resources.cpu", "4", "-worker.prestart", "-1"}
+	}))
 	driver := testutil.BuildBinary(t, "github.com/goray/goray/runtime/remote/testdata/lineage")
 	victim := c.NodeID(2)
 	testutil.WaitFor(t, 15*time.Second, func() bool { return c.CountState(0, "alive") == 3 }, "every node alive on node 0")
@@ -175,5 +181,36 @@ func TestDeadOwnerByIDPrefix(t *testing.T) {
 		if dead != tc.dead || (dead && node != tc.node) {
 			t.Errorf("DeadOwner(object of %s) = %q, %v; want dead=%v", tc.node, node, dead, tc.dead)
 		}
+	}
+}
+
+// BenchmarkLargeResultOnPeer: a task on B returns 8 MiB. "wait" is the
+// round trip when the result stays on B (only its location comes back);
+// "get" adds pulling it to A.
+func BenchmarkLargeResultOnPeer(b *testing.B) {
+	p := newPair(b)
+	defer p.close()
+	onB := blob.Options(goray.Strategy(goray.NodeAffinity(p.idB, false)))
+	for _, get := range []bool{false, true} {
+		name := "wait"
+		if get {
+			name = "get"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(8 << 20)
+			for b.Loop() {
+				ref := onB.Remote(p.ctx, 8<<20)
+				var err error
+				if get {
+					_, err = ref.Get(p.ctx)
+				} else {
+					_, _, err = goray.Wait(p.ctx, []goray.ObjectRef[[]byte]{ref}, 0, -1)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				ref.Release()
+			}
+		})
 	}
 }

@@ -124,10 +124,11 @@ func nameOwnedBy(t *testing.T, prefix string, ids []string, want string) string 
 // Named actors on a 3-node gorayd cluster: two drivers on different
 // nodes create the same name at once, round after round, and exactly one
 // succeeds each time (the name is reserved at its owner node first); the
-// other node finds it by name. Then the node that owns a name's record
-// is SIGKILLed: the name still resolves from the third node (the actor
-// lives on a survivor) and is still taken. Killed for good, the actor
-// frees its name, which can then be taken again.
+// other node finds it by name. Then node 2 is SIGKILLed: a name whose
+// record it kept still resolves from the third node (the actor lives on a
+// survivor) and is still taken, and a named actor that lived there
+// restarts on a survivor under its name. Killed for good, an actor frees
+// its name, which can then be taken again.
 func TestNamedActorsAcrossTheCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three gorayd processes")
@@ -172,6 +173,12 @@ func TestNamedActorsAcrossTheCluster(t *testing.T) {
 	if got := d1.do("get " + name); got != "found "+ids[0] {
 		t.Fatalf("get %s from node 1 before the failure: %q", name, got)
 	}
+	// A named actor that lives on node 2 (soft affinity, one restart),
+	// its record on node 1: it restarts on a survivor, keeping its name.
+	mover := nameOwnedBy(t, "mover", ids, ids[1])
+	if got := d0.do("create " + mover + " " + ids[2] + " soft"); got != "ok "+ids[2] {
+		t.Fatalf("create %s on node 2: %q", mover, got)
+	}
 	c.Kill(2)
 	// Right away (the failure not yet detected, or the handover in
 	// flight) and after: it resolves and stays taken.
@@ -185,6 +192,14 @@ func TestNamedActorsAcrossTheCluster(t *testing.T) {
 	}
 	if got := d1.do("get " + name); got != "found "+ids[0] {
 		t.Fatalf("get %s from node 1 after the handover: %q", name, got)
+	}
+	var moved string
+	testutil.WaitFor(t, 20*time.Second, func() bool {
+		moved = d1.do("get " + mover)
+		return moved == "found "+ids[0] || moved == "found "+ids[1]
+	}, "the restarted named actor found by name on a survivor")
+	if got := d1.do("create " + mover); got != "exists" {
+		t.Fatalf("create %s after it moved: %q, want exists", mover, got)
 	}
 	// Killed from node 1: the name is free again (the release reaches
 	// the new owner; allow it the time of one message).

@@ -104,7 +104,8 @@ func BenchmarkObjectTransfer(b *testing.B) {
 					b.StopTimer()
 					n := size
 					if dest == "fresh" {
-						n += (i%255 + 1) * 4096
+						freshSeq++
+						n += (freshSeq%255 + 1) * 4096
 					}
 					ref := mustPut(b, p.ctx, payload[:n])
 					if dest == "recycled" {
@@ -138,6 +139,10 @@ func BenchmarkObjectTransfer(b *testing.B) {
 		}
 	}
 }
+
+// freshSeq grows the objects of dest=fresh ops across runs (-count), so
+// that none fits the memory an earlier one freed.
+var freshSeq int
 
 // warmPool leaves size bytes of freed, populated memory in n's store, as
 // a node that has been running has.

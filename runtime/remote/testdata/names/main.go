@@ -3,7 +3,8 @@
 // per command line on stdin, so that a test can drive several drivers on
 // different nodes in lockstep:
 //
-//	create NAME [NODE]  → "ok NODE" (the actor runs there), "exists", or "error ..."
+//	create NAME [NODE [soft]] → "ok NODE" (the actor runs there), "exists", or
+//	                      "error ..."; soft: soft affinity and one restart
 //	get NAME            → "found NODE", "notfound", or "error ..."
 //	kill NAME           → "killed", "notfound", or "error ..."
 //	call NAME           → "ok NODE" or "error ..." through the handle this
@@ -80,7 +81,11 @@ func do(ctx context.Context, verb, name string, rest []string) string {
 	case "create":
 		opts := []goray.Option{goray.Name(name), goray.Detached(), goray.NumCPUs(0)}
 		if len(rest) > 0 {
-			opts = append(opts, goray.Strategy(goray.NodeAffinity(rest[0], false)))
+			soft := len(rest) > 1 && rest[1] == "soft"
+			opts = append(opts, goray.Strategy(goray.NodeAffinity(rest[0], soft)))
+			if soft {
+				opts = append(opts, goray.MaxRestarts(1))
+			}
 		}
 		h, err := keeperClass.Options(opts...).Remote(ctx)
 		if errors.Is(err, goray.ErrActorExists) {
