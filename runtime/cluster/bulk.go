@@ -26,13 +26,17 @@ var bulkMagic = [8]byte{'G', 'O', 'R', 'A', 'Y', 'B', 'L', 'K'}
 
 // bulkSocketBuffer is the kernel socket buffer (SO_SNDBUF on the sending
 // side, SO_RCVBUF on the receiving one) of a bulk connection. The lane keeps
-// no buffer of its own beyond its 256 KiB reader, and SendBulk returns only
+// no buffer of its own beyond its bulkReadBuffer reader, and SendBulk returns only
 // once the kernel took a frame, so this is what bounds the bytes in flight
 // per peer and direction: at most about 2×2×bulkSocketBuffer (Linux doubles
 // the value for its bookkeeping) plus the frame being written, whatever the
 // payload's size. Left to autotuning, Linux grows a loopback receive buffer
 // to tcp_rmem's maximum (32 MiB here) without going any faster.
 const bulkSocketBuffer = 4 << 20
+
+// bulkReadBuffer is the bulk connection reader's buffer, which frame headers
+// (and small payloads) are parsed from.
+const bulkReadBuffer = 64 << 10
 
 // handshakeTimeout bounds TLS handshakes and the protocol peek.
 const handshakeTimeout = 10 * time.Second
@@ -155,7 +159,9 @@ func (r *RPC) serveBulk(c net.Conn) {
 		r.mu.Unlock()
 		_ = c.Close()
 	}()
-	br := bufio.NewReaderSize(c, 256<<10)
+	// Small enough that the part of a chunk it reads ahead (and Body.WriteTo
+	// then copies once more) is about 1% of it.
+	br := bufio.NewReaderSize(c, bulkReadBuffer)
 	from, err := readString(br, 256)
 	if err != nil {
 		return

@@ -30,6 +30,72 @@ type Ingest struct {
 	f    *os.File // fresh file destination, or nil (size 0 or pooled)
 	off  int64
 	done bool
+	pop  *populater // fresh file: its read-only mapping, populated behind the writer
+}
+
+// populateBehindMin is the smallest fresh object whose read-only mapping is made while it is
+// written; smaller ones are mapped by the first Get, which is cheap for them.
+const populateBehindMin = 1 << 20
+
+// populater maps a fresh Ingest's file read-only up front (without populating it) and fills
+// in the page tables behind the writer, on another goroutine, as the bytes arrive: mapping
+// a big object after it arrived costs milliseconds before its first reader can start (the
+// kernel's work per page, several times more in a VM), while during a transfer the sender's
+// core spends much of its time waiting for the socket. Only pages already written are
+// populated, so no page is allocated (and zeroed) ahead of its data.
+type populater struct {
+	data    []byte
+	written chan int64 // the writer's offset after each write; closed by finish
+	done    chan struct{}
+	upto    int64 // populated [0, upto); owned by the goroutine until done
+}
+
+func newPopulater(f *os.File, size int64) *populater {
+	if err := f.Truncate(size); err != nil {
+		return nil
+	}
+	data, err := mmapLazy(f, size)
+	if err != nil {
+		return nil
+	}
+	p := &populater{data: data, written: make(chan int64, 16), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		for off := range p.written {
+			p.fill(off &^ (pageSize - 1)) // whole pages only: the last may be half written
+		}
+	}()
+	return p
+}
+
+const pageSize = 4096
+
+func (p *populater) fill(end int64) {
+	if end > p.upto {
+		_ = populateRead(p.data[p.upto:end]) // best effort: a Get faults in what is missing
+		p.upto = end
+	}
+}
+
+// wrote tells the goroutine how far the object is written; it never blocks the writer.
+func (p *populater) wrote(off int64) {
+	select {
+	case p.written <- off:
+	default: // busy: a later offset covers this one
+	}
+}
+
+// finish stops the goroutine and, if the object is complete, populates the rest; it
+// returns the mapping for the store, or nil (unmapped) when discarding.
+func (p *populater) finish(complete bool, size int64) *mapping {
+	close(p.written)
+	<-p.done
+	if !complete {
+		_ = munmap(p.data)
+		return nil
+	}
+	p.fill(size)
+	return &mapping{data: p.data, refs: 1}
 }
 
 // CreateIngest reserves size bytes for a new object that will be written sequentially, in
@@ -50,6 +116,9 @@ func (s *Store) CreateIngest(ctx context.Context, id ObjectID, size int64) (*Ing
 		return nil, fmt.Errorf("objectstore: create %s (%d bytes): %w", id, size, fullErr(err))
 	}
 	in.f = f
+	if size >= populateBehindMin {
+		in.pop = newPopulater(f, size)
+	}
 	return in, nil
 }
 
@@ -76,6 +145,9 @@ func (in *Ingest) Write(p []byte) (int, error) {
 		err = fullErr(err)
 	}
 	in.off += int64(n)
+	if in.pop != nil {
+		in.pop.wrote(in.off)
+	}
 	if err != nil {
 		return n, fmt.Errorf("objectstore: write %s: %w", in.e.id, err)
 	}
@@ -116,6 +188,9 @@ func (in *Ingest) ReadFrom(r io.Reader) (int64, error) {
 		}
 	}
 	in.off += n
+	if in.pop != nil {
+		in.pop.wrote(in.off)
+	}
 	if err != nil {
 		return n, fmt.Errorf("objectstore: write %s: %w", in.e.id, err)
 	}
@@ -145,11 +220,15 @@ func (in *Ingest) Seal() error {
 	}
 	in.done = true
 	if in.f != nil {
+		var ro *mapping
+		if in.pop != nil {
+			ro = in.pop.finish(true, in.e.size)
+		}
 		if err := in.f.Close(); err != nil {
-			in.s.abort(in.e, nil, nil, true)
+			in.s.abort(in.e, nil, ro, true)
 			return fmt.Errorf("objectstore: seal %s: %w", in.e.id, err)
 		}
-		return in.s.seal(in.e, nil, nil)
+		return in.s.seal(in.e, nil, ro)
 	}
 	if in.b != nil {
 		return in.s.seal(in.e, in.b.rw, in.b.ro)
@@ -164,6 +243,9 @@ func (in *Ingest) Abort() {
 	}
 	in.done = true
 	if in.f != nil {
+		if in.pop != nil {
+			in.pop.finish(false, 0)
+		}
 		_ = in.f.Close()
 		in.s.abort(in.e, nil, nil, true)
 		return

@@ -77,3 +77,11 @@ func protect(b []byte, writable bool) error {
 	}
 	return unix.Mprotect(b, prot)
 }
+
+// mmapLazy maps the first size bytes of f read-only without populating it.
+func mmapLazy(f *os.File, size int64) ([]byte, error) {
+	if size > math.MaxInt || size <= 0 {
+		return nil, fmt.Errorf("cannot map %d bytes", size)
+	}
+	return unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+}
