@@ -318,8 +318,9 @@ func (c *Client) AddLocalRef(id ObjectID) {
 	}
 	if n := c.node; n != nil {
 		n.mu.Lock()
-		if _, ok := n.objects[id]; ok && !n.stopped {
+		if _, ok := n.objects[id]; (ok || n.countForeignLocked(id)) && !n.stopped {
 			n.refs.AddLocal(id, c.sess.holder)
+			n.borrowLocked([]ObjectID{id}) // borrow.go
 		}
 		n.mu.Unlock()
 		return

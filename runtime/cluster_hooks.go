@@ -203,6 +203,7 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 	if !ok {
 		return
 	}
+	n.holdInFlightLocked(node, argRefs(fm.Spec)) // borrow.go: until node counted them
 	t.state = tPushed
 	t.fwdNode = node
 	n.log.Debug("forwarding a task", "task", t.spec.ID, "func", t.spec.Func, "node", node)
@@ -216,8 +217,18 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 				stored[i] = true
 			}
 		}
+		resRefs := make([][]ObjectID, len(results))
+		var allRefs []ObjectID
+		for i, r := range results {
+			resRefs[i] = scanRefs(r)
+			allRefs = append(allRefs, resRefs[i]...)
+		}
 		n.mu.Lock()
 		defer n.mu.Unlock()
+		// borrow.go: node holds the refs in the results until they are
+		// counted here (below, as contained in their result) or dropped.
+		defer n.receivedRefsLocked(node, allRefs)
+		defer n.containResultRefsLocked(t, e == nil && t.state == tPushed, resRefs)
 		n.addFwdDemandLocked(node, demand, -1)
 		if t.state != tPushed {
 			n.discardStoredLocked(&msg{tid: t.spec.ID}, stored)
@@ -318,6 +329,7 @@ func (n *Node) forwardActorLocked(a *actorEntry, target string, spec *TaskSpec) 
 	if !ok {
 		return // the actor died of a failed argument
 	}
+	n.holdInFlightLocked(target, argRefs(fm.Spec)) // borrow.go
 	a.remote, a.placed, a.state, a.proxy = target, true, aAlive, true
 	a.create.state = tDone
 	n.nameMovedLocked(a)
@@ -383,6 +395,7 @@ func (n *Node) PeerGone(node string) {
 	// or wait for them.
 	n.pgPeerGoneLocked(node)
 	n.lineagePeerGoneLocked(node) // lineage.go: its objects are rebuilt or lost
+	n.borrowPeerGoneLocked(node)  // borrow.go: its borrows and in-flight holds end
 	for _, a := range n.actors {
 		if a.proxy && a.remote == node {
 			n.actorNodeDiedLocked(a, node, &ErrorInfo{Kind: ErrKindActorDied, Task: a.spec.Func, Message: "the actor's node " + node + " died"})

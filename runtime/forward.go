@@ -190,6 +190,7 @@ func (n *Node) runForwarded(owner string, spec *TaskSpec, bin string, done func(
 	}
 	n.defaultBinaryHash()
 	n.log.Debug("running a forwarded task", "task", spec.ID, "func", spec.Func)
+	borrowed := argRefs(spec) // borrow.go: before large arguments become store objects
 	// Large arguments go into the store first (without n.mu: the store may
 	// spill), so that the worker maps them instead of receiving them
 	// through its socket. They are objects of the task's own session and
@@ -256,6 +257,7 @@ func (n *Node) runForwarded(owner string, spec *TaskSpec, bin string, done func(
 		}
 		go func() {
 			n.mu.Lock()
+			n.holdResultRefsLocked(owner, results) // borrow.go: until owner counted them
 			s.closed = true
 			delete(n.sessions, s)
 			for _, id := range append(ids, argIDs...) {
@@ -275,6 +277,10 @@ func (n *Node) runForwarded(owner string, spec *TaskSpec, bin string, done func(
 		}()
 	}
 	spec.Parent = TaskID{} // the parent lives on the sender
+	// borrow.go: the task counts the refs nested in its arguments while it
+	// is pending; once counted, the sender's in-flight holds may go.
+	spec.Contained = append(spec.Contained, borrowed...)
+	defer n.receivedRefsLocked(owner, borrowed)
 	if spec.Kind == KindActorCreate {
 		// The actor lives here from now on; its calls follow on the same
 		// stream. A constructor that fails fails those calls here.

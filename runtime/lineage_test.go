@@ -123,8 +123,8 @@ func TestObjectIDsNameTheirOwnerNode(t *testing.T) {
 	if OwnerPrefix(id) != NodePrefix(n.ID()) {
 		t.Fatalf("put %s does not start with its node's prefix %x", id, NodePrefix(n.ID()))
 	}
-	if NodePrefix("a") == NodePrefix("b") || NodePrefix("a") != NodePrefix("a") {
-		t.Fatal("NodePrefix is not a function of the node ID")
+	if a, b := NodePrefix("node-a"), NodePrefix("node-b"); a == b {
+		t.Fatalf("two node IDs share the prefix %x", a)
 	}
 }
 

@@ -199,6 +199,7 @@ type Node struct {
 	wg     sync.WaitGroup // accept loop, process waiters
 	hooks  ClusterHooks   // nil: single node
 	lin    *lineageTable  // located objects and their lineage (lineage.go); nil until one is
+	bor    borrowState    // borrowed refs, both sides (borrow.go)
 	policy *task.Policy
 }
 

@@ -119,10 +119,11 @@ func (n *Node) handle(s *session, m *msg) {
 		}
 	case mAddRef:
 		for _, id := range m.ids {
-			if _, ok := n.objects[id]; ok {
+			if _, ok := n.objects[id]; ok || n.countForeignLocked(id) { // borrow.go
 				n.refs.AddLocal(id, s.holder)
 			}
 		}
+		n.borrowLocked(m.ids)
 	case mDelRef:
 		for _, id := range m.ids {
 			n.freeLocked(n.refs.RemoveLocal(id, s.holder))
@@ -310,6 +311,9 @@ func (n *Node) pgReadyLocked(s *session, req uint64, id string) {
 }
 
 func (n *Node) removePGLocked(id string) *ErrorInfo {
+	if _, ok := n.pgs.State(id); ok {
+		n.killPGWorkLocked(id) // pg_remove.go
+	}
 	if n.pgPlacingLocked(id) {
 		n.waitingPGs--
 	}

@@ -168,6 +168,7 @@ func (n *Node) failWaitersLocked(o *object, e *ErrorInfo) {
 
 // freeLocked deletes objects nothing refers to any more.
 func (n *Node) freeLocked(ids []ObjectID) {
+	n.unborrowLocked(ids) // borrow.go: borrows of other nodes' objects end
 	for _, id := range ids {
 		o := n.objects[id]
 		if o == nil {
@@ -194,6 +195,7 @@ func (n *Node) putLocked(s *session, id ObjectID, data []byte, inStore bool, siz
 	for _, c := range contained {
 		n.refs.AddContained(id, c)
 	}
+	n.borrowLocked(contained) // borrow.go: other nodes' objects nested in it
 }
 
 // storeLarge moves a large payload into the shared-memory store. It runs

@@ -267,6 +267,9 @@ func (n *Node) depReadyLocked(t *taskEntry, id ObjectID, o *object) {
 }
 
 func (n *Node) enqueueLocked(t *taskEntry) {
+	if n.failNoPGLocked(t) { // pg_remove.go
+		return
+	}
 	key := shapeKey(t.spec.Resources, t.spec.Strategy)
 	bin := t.owner.bin
 	if bin != "" {

@@ -408,7 +408,7 @@ func (n *Node) unparkPGTasksLocked(id string, removed bool) {
 		switch {
 		case t.state == tDone: // cancelled meanwhile
 		case removed:
-			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindSystem, Task: t.spec.Func, Message: "placement group " + id + " removed"})
+			n.failTaskLocked(t, &ErrorInfo{Kind: ErrKindCancelled, Task: t.spec.Func, Message: "task cancelled: placement group " + id + " removed"})
 		default:
 			n.enqueueLocked(t)
 		}
@@ -463,12 +463,13 @@ func (n *Node) ReleasePG(id string) {
 }
 
 // releaseHostedLocked gives back the bundles this node holds for a
-// peer's group (reservation id); actors still in them keep running until
-// their owner kills them.
+// peer's group (reservation id), killing the actors and tasks in them
+// (the group was removed, or its owner died).
 func (n *Node) releaseHostedLocked(id string) {
 	if _, ok := n.pgHosted[id]; !ok {
 		return
 	}
+	n.killPGWorkLocked(id)
 	delete(n.pgHosted, id)
 	release, err := n.pgs.Remove(id)
 	if err != nil {

@@ -14,8 +14,6 @@ import (
 	"github.com/goray/goray/runtime/jobs"
 )
 
-const workdirPkg = "github.com/goray/goray/cmd/gorayd/testdata/workdir"
-
 // workdirJob writes a working dir holding data.txt with content and a job
 // file whose Go-package driver (testdata/workdir) gets args; it returns the
 // job file's path.

@@ -99,7 +99,24 @@ type WorkerConfig struct {
 	// programs reach it over the network even from a daemon on the same
 	// machine).
 	BinaryCacheDir string `toml:"binary_cache_dir"`
+	// LogMaxSize caps one worker's log file
+	// (<data_dir>/logs/workers/worker-<pid>.log): once the file reaches
+	// it, its content moves to worker-<pid>.log.1 and the file starts
+	// empty, so a chatty long-lived actor cannot fill the disk. 0 means
+	// the default, 512MiB (Ray's RAY_ROTATION_MAX_BYTES).
+	LogMaxSize ByteSize `toml:"log_max_size"`
+	// LogBackups is how many rotated files each worker keeps
+	// (worker-<pid>.log.1, the newest, to .N); 0 means the default, 5
+	// (Ray's RAY_ROTATION_BACKUP_COUNT), and -1 keeps none: the file is
+	// just emptied.
+	LogBackups int `toml:"log_backups"`
 }
+
+// Defaults of the worker log rotation keys (Ray's).
+const (
+	DefaultWorkerLogMaxSize ByteSize = 512 << 20
+	DefaultWorkerLogBackups          = 5
+)
 
 // GossipConfig configures membership (memberlist).
 type GossipConfig struct {
@@ -248,6 +265,12 @@ func (c *Config) Finalize(ctx context.Context) {
 	if c.ObjectStore.SpillDir == "" {
 		c.ObjectStore.SpillDir = filepath.Join(c.DataDir, "spill")
 	}
+	if c.Worker.LogMaxSize == 0 {
+		c.Worker.LogMaxSize = DefaultWorkerLogMaxSize
+	}
+	if c.Worker.LogBackups == 0 {
+		c.Worker.LogBackups = DefaultWorkerLogBackups
+	}
 	if d := c.Worker.BinaryCacheDir; d != "" && !filepath.IsAbs(d) {
 		c.Worker.BinaryCacheDir = filepath.Join(c.DataDir, d)
 	}
@@ -364,6 +387,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Worker.Prestart < -1 {
 		bad("worker.prestart", "%d: want -1 (none), 0 (one per CPU) or a count", c.Worker.Prestart)
+	}
+	if c.Worker.LogMaxSize < 0 {
+		bad("worker.log_max_size", "%d: must be a size >= 0 (0: the default, 512MiB)", c.Worker.LogMaxSize)
+	}
+	if c.Worker.LogBackups < -1 {
+		bad("worker.log_backups", "%d: want -1 (keep none), 0 (the default, 5) or a count", c.Worker.LogBackups)
 	}
 	if len(c.Worker.Command) > 0 && strings.TrimSpace(c.Worker.Command[0]) == "" {
 		bad("worker.command", "the program (first element) must not be empty")

@@ -98,6 +98,8 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 	fs.Var(stringList{&c.Worker.Command}, "worker.command", "worker argv element (repeatable, comma-separated; default: gorayd itself)")
 	fs.IntVar(&c.Worker.MaxWorkers, "worker.max_workers", c.Worker.MaxWorkers, "cap on task workers (default 4×CPUs+4)")
 	fs.IntVar(&c.Worker.Prestart, "worker.prestart", c.Worker.Prestart, "workers started with the node (0: one per CPU, -1: none)")
+	fs.Var(&c.Worker.LogMaxSize, "worker.log_max_size", "rotate a worker's log file at this size (default 512MiB)")
+	fs.IntVar(&c.Worker.LogBackups, "worker.log_backups", c.Worker.LogBackups, "rotated files kept per worker log (0: 5, -1: none)")
 	fs.StringVar(&c.Worker.BinaryCacheDir, "worker.binary_cache_dir", c.Worker.BinaryCacheDir, "drivers' programs cache (default: shared $TMPDIR/goray-bin-<uid>; relative: under data_dir)")
 	fs.StringVar(&c.Driver.TCPAddr, "driver.tcp_addr", c.Driver.TCPAddr, "host:port for drivers on other machines (GORAY_ADDRESS=tcp://host:port); default off")
 

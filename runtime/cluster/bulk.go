@@ -167,8 +167,11 @@ func (r *RPC) serveBulk(c net.Conn) {
 		return
 	}
 	// A plain TCP connection can be spliced from (see Body.WriteTo); a TLS one cannot.
-	raw := c
-	if tc, ok := c.(*net.TCPConn); ok {
+	raw, under := c, c
+	if tc, ok := c.(*tls.Conn); ok {
+		raw, under = nil, tc.NetConn()
+	}
+	if tc, ok := under.(*net.TCPConn); ok {
 		_ = tc.SetReadBuffer(bulkSocketBuffer)
 	} else {
 		raw = nil

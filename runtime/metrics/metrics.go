@@ -29,6 +29,12 @@ type Metrics struct {
 	ResourcesTotal     *prometheus.GaugeVec
 	ResourcesAvailable *prometheus.GaugeVec
 	GossipMembers      *prometheus.GaugeVec
+	// PendingDemand counts the requests waiting for resources on the node
+	// by resource shape, and PendingResources adds up what they ask for
+	// by resource (Ray's autoscaler_pending_resources). Set with
+	// SetPendingDemand.
+	PendingDemand    *prometheus.GaugeVec
+	PendingResources *prometheus.GaugeVec
 
 	EnvSteps       prometheus.Counter
 	LearnerSamples prometheus.Counter
@@ -98,6 +104,13 @@ func New(node string) *Metrics {
 		TrialsByState: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "goray_tune_trials", Help: "Tune trials by state.",
 		}, []string{"state"}),
+		PendingDemand: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_pending_demand",
+			Help: "Requests waiting for resources on this node (queued tasks, actors to place, placement group bundles), by resource shape.",
+		}, []string{"shape"}),
+		PendingResources: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "goray_pending_resources", Help: "Resources asked for by the requests waiting on this node, by resource.",
+		}, []string{"resource"}),
 		JobsByState: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "goray_jobs", Help: "Jobs by state.",
 		}, []string{"state"}),

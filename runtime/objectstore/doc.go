@@ -43,7 +43,9 @@
 // with write(2) or, from a plain TCP connection, splice(2) (Ingest.ReadFrom with an
 // *io.LimitedReader over the connection): the kernel copies each chunk from the socket into
 // the object's pages once, without the bytes passing through the process and without
-// zeroing the pages first, which Create's pre-faulted mapping cannot avoid. Allocating
+// zeroing the pages first, which Create's pre-faulted mapping cannot avoid. A big fresh
+// object's read-only mapping is made up front and its page tables filled in behind the
+// writer, on another goroutine, so its first Get does not wait for that. Allocating
 // fresh tmpfs pages still costs about as much as the copy, which is why a node that has
 // freed memory of about the right size receives an object markedly faster (see
 // docs/benchmarks-runtime-cluster.md).

@@ -68,7 +68,7 @@ func newPopulater(f *os.File, size int64) *populater {
 	return p
 }
 
-const pageSize = 4096
+var pageSize = int64(os.Getpagesize())
 
 func (p *populater) fill(end int64) {
 	if end > p.upto {

@@ -131,6 +131,27 @@ func TestIngest(t *testing.T) {
 			})
 		}
 	}
+	t.Run("abandoned", func(t *testing.T) {
+		// A big fresh object (mapped and populated behind the writer) that
+		// stops halfway: Seal refuses it and its memory is released.
+		s := newStore(t, 64<<20)
+		id := NewObjectID()
+		in, err := s.CreateIngest(ctx, id, 8<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Write(randBytes(r, 3<<20+5)); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Seal(); !errors.Is(err, ErrShortWrite) {
+			t.Fatalf("Seal of a half-written object: %v, want ErrShortWrite", err)
+		}
+		in.Abort() // a no-op after the failed Seal
+		if s.Contains(id) || s.Stats().Used != 0 {
+			t.Fatalf("half-written object left behind: contains %v, used %d", s.Contains(id), s.Stats().Used)
+		}
+		checkAccounting(t, s)
+	})
 	t.Run("short", func(t *testing.T) {
 		s := newStore(t, 64<<20)
 		id := NewObjectID()

@@ -172,6 +172,13 @@ func (c *RefCounter) Unpin(id ObjectID) (freed []ObjectID) {
 	return c.maybeFree(id, r, nil)
 }
 
+// Holds reports whether holder has a local reference to id (AddLocal).
+func (c *RefCounter) Holds(id ObjectID, holder HolderID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.local[holder][id] > 0
+}
+
 // Count is the number of references keeping id alive (0 if unknown or freed).
 func (c *RefCounter) Count(id ObjectID) int {
 	c.mu.Lock()

@@ -116,12 +116,27 @@
 // their owner's runtime.NodePrefix and the engine remembers the nodes that
 // died, so a ref whose owner node died fails with ErrKindOwnerDied.
 //
+// Borrowed references (borrow.go here, runtime/borrow.go for the node):
+// a node that counts a ref to an object another node owns registers with
+// the owner (rt.borrow/v1, a request/reply per batch of IDs, idempotent),
+// and the owner holds the object for it (a holder per borrowing node)
+// until the node reports its count reached zero (rt.unborrow/v1) or dies
+// or leaves. Refs nested in a forwarded task's arguments or results are
+// held by their sender as in flight until the receiver has counted them
+// and its registration was acknowledged; the receiver then releases the
+// sender's hold (rt.unborrow/v1 with the in-flight flag). Registrations
+// and releases to one node go through one ordered outbox, so a release
+// never overtakes its registration.
+//
 // Not yet: placing the retry of a forwarded DEFAULT/SPREAD task (or a
 // rebuild) anywhere but on its owner, passing a located argument to a
 // forwarded task by reference (the owner pulls it and inlines it), and
 // serving a third node a lost object before its owner learned of the
 // death (it gets ErrKindObjectLost; once the owner rebuilds the object,
-// the owner serves it).
+// the owner serves it), counting the refs nested in a large result that
+// stayed on the executing node when the owner pulls it (they are not
+// borrowed), and releasing an in-flight hold whose message never reached a
+// live receiver (it goes when the receiver leaves).
 //
 // # Object transfer
 //

@@ -27,9 +27,10 @@ import (
 // while the socket's send buffer is full), and the receiver takes each
 // chunk's bytes straight off the connection into the object's file in its
 // store (cluster.StreamHandler, objectstore.Ingest; on a plain TCP lane by
-// splice(2)). So per peer at most the two sockets' kernel buffers (a few
-// MiB) plus the one chunk being written are in flight, whatever the
-// object's size, and neither side allocates a chunk-sized buffer.
+// splice(2)). So per peer at most the two sockets' kernel buffers (fixed
+// by cluster's bulkSocketBuffer: about 16 MiB in all) plus the one chunk
+// being written are in flight, whatever the object's size, and neither
+// side allocates a chunk-sized buffer.
 
 // objFetch is one FetchObject waiting for its peers' answers.
 type objFetch struct {
@@ -215,6 +216,9 @@ func (e *Engine) onObjChunk(_ context.Context, fr cluster.Frame, body *cluster.B
 		}
 		r.f = f
 		if fr.Last {
+			if r.err == nil && r.f.Remaining() != 0 {
+				r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object shorter than announced"}
+			}
 			e.objDone(fr.ID, r)
 			return
 		}

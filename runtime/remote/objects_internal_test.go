@@ -114,6 +114,9 @@ func TestObjectChunksFromPeers(t *testing.T) {
 				p.deliver("peer1", f)
 			}
 		}, "shorter than announced"},
+		{"last frame announces bytes it never sends", 0, func(p *objPeers, rid1, _ uint64) {
+			p.deliver("peer1", cluster.Frame{Kind: kindObj, ID: rid1, Last: true, Payload: hdr(size)})
+		}, "shorter than announced"},
 		{"store too small", 4 << 20, func(p *objPeers, rid1, _ uint64) {
 			for _, f := range frames(rid1, size, object) {
 				p.deliver("peer1", f)

@@ -80,7 +80,8 @@ type Engine struct {
 	locate      *cluster.Caller
 	reserve     *cluster.Caller
 	names       *cluster.Caller
-	nd          *nameDir // the name directory this node keeps (names.go)
+	nd          *nameDir        // the name directory this node keeps (names.go)
+	bor         *cluster.Caller // borrow registrations (borrow.go)
 
 	drain drainState   // drain.go
 	lin   lineageState // lineage.go
@@ -145,6 +146,7 @@ func (e *Engine) Start() {
 	e.startNames() // names.go: the name directory
 	e.startDrain()
 	e.startLineage()
+	e.startBorrow()
 	events, cancel := e.mem.Subscribe()
 	e.cancels = append(e.cancels, cancel)
 	e.wg.Add(1)

@@ -64,6 +64,7 @@ func Handler(src Source, token string) http.Handler {
 	mux.HandleFunc("GET /api/v0/objects", list(src.Objects))
 	mux.HandleFunc("GET /api/v0/jobs", list(src.Jobs))
 	mux.HandleFunc("GET /api/v0/trials", list(src.Trials))
+	mux.HandleFunc("GET /api/v0/demands", list(src.Demands))
 	mux.HandleFunc("GET /api/v0/curves/{job}", func(w http.ResponseWriter, r *http.Request) {
 		job := r.PathValue("job")
 		maxPts := 0

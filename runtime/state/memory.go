@@ -23,6 +23,7 @@ type MemorySource struct {
 	objects *Table[ObjectState]
 	jobs    *Table[JobState]
 	trials  *Table[TrialState]
+	demands *Table[DemandState] // derived from nodes (demand.go)
 
 	mu       sync.Mutex
 	version  uint64
@@ -69,6 +70,7 @@ func NewMemorySource() *MemorySource {
 		objects:  NewTable(func(o ObjectState) string { return o.ID }),
 		jobs:     NewTable(func(j JobState) string { return j.ID }, NewestFirst()),
 		trials:   NewTable(func(t TrialState) string { return t.ID }),
+		demands:  NewTable(func(d DemandState) string { return d.Node + "|" + d.ShapeKey }),
 		kindVer:  map[string]uint64{},
 		changed:  make(chan struct{}),
 		curves:   map[string][]CurvePoint{},
@@ -88,10 +90,14 @@ func (m *MemorySource) bump(kind string) {
 }
 
 // PutNode inserts or replaces a node.
-func (m *MemorySource) PutNode(n NodeState) { m.nodes.Put(n); m.bump(KindNodes) }
+func (m *MemorySource) PutNode(n NodeState) { m.nodes.Put(n); m.refreshDemands(); m.bump(KindNodes) }
 
 // SetNodes replaces all nodes, as a membership snapshot does.
-func (m *MemorySource) SetNodes(ns []NodeState) { m.nodes.Replace(ns); m.bump(KindNodes) }
+func (m *MemorySource) SetNodes(ns []NodeState) {
+	m.nodes.Replace(ns)
+	m.demands.Replace(DemandRows(ns))
+	m.bump(KindNodes)
+}
 
 // PutActor inserts or replaces an actor.
 func (m *MemorySource) PutActor(a ActorState) { m.actors.Put(a); m.bump(KindActors) }

@@ -57,6 +57,9 @@ type Source interface {
 	// an error) for a job that has reported none yet.
 	Curve(ctx context.Context, job string) ([]CurvePoint, error)
 	Trials(ctx context.Context, q Query) (Page[TrialState], error)
+	// Demands lists what waits for resources, one row per alive node and
+	// resource shape (DemandRows of the nodes).
+	Demands(ctx context.Context, q Query) (Page[DemandState], error)
 	// Logs copies the selected log from q.Offset to w and returns the
 	// offset after the last byte written; ErrNotFound when there is no
 	// such log. w may implement interface{ Flush() }, which Logs calls

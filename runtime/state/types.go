@@ -37,6 +37,38 @@ type NodeState struct {
 	Workers      int     `json:"workers"`
 	// StartTime is when the node joined; zero when unknown.
 	StartTime time.Time `json:"start_time,omitzero"`
+	// PendingDemands is what waits on this node for resources, by
+	// resource shape (Ray's autoscaler "resource demands"): tasks queued
+	// for lack of resources, actors waiting to be placed, bundles of
+	// placement groups waiting for room. Empty on an idle node and for a
+	// peer whose own record could not be fetched.
+	PendingDemands []ResourceDemand `json:"pending_demands,omitempty"`
+}
+
+// ResourceDemand is one resource shape that requests wait for, and how
+// many wait for it.
+type ResourceDemand struct {
+	Shape map[string]float64 `json:"shape"`
+	Count int                `json:"count"`
+	// OldestSeconds is how long the longest-waiting request of this shape
+	// has waited, as far as the node's pending check has seen (0 before).
+	OldestSeconds float64 `json:"oldest_seconds"`
+}
+
+// DemandState is one row of /api/v0/demands: a resource shape that
+// requests wait for on one alive node. The rows are the alive nodes'
+// NodeState.PendingDemands, flattened so that they can be filtered
+// (node_id, count) and paged like any list; summing count by shape gives
+// the cluster's demand, as `goray status` shows it.
+type DemandState struct {
+	Node     string             `json:"node_id"`
+	NodeName string             `json:"node_name"`
+	Shape    map[string]float64 `json:"shape"`
+	// ShapeKey is the shape as text ("CPU=1,GPU=1", keys sorted, zero
+	// amounts left out), for filtering on a shape.
+	ShapeKey      string  `json:"shape_key"`
+	Count         int     `json:"count"`
+	OldestSeconds float64 `json:"oldest_seconds"`
 }
 
 // ActorState is one actor in /api/v0/actors.

@@ -174,10 +174,12 @@ func (o *observer) nodes(context.Context) []state.NodeState {
 			if node := o.d.Node(); node != nil {
 				st := node.StoreStats()
 				n.ObjectStoreUsed, n.ObjectStoreLimit = st.Used, st.Limit
+				n.PendingDemands = nodeDemands(node) // demand_state.go
 			}
 		} else if p, ok := o.peers[v.ID]; ok && n.State == state.NodeAlive {
 			n.IsHead, n.StartTime = p.IsHead, p.StartTime
 			n.CPUPercent, n.MemoryUsed, n.MemoryTotal = p.CPUPercent, p.MemoryUsed, p.MemoryTotal
+			n.PendingDemands = p.PendingDemands
 		}
 		out = append(out, n)
 	}
@@ -255,6 +257,7 @@ func (o *observer) refresh(context.Context) {
 	o.refreshEngine()
 	o.refreshWorkerLogs()
 	o.refreshTransfers()
+	o.refreshDemandMetrics()
 }
 
 // refreshJobs follows the jobs' outputs and counts jobs and trials by
