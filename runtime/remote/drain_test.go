@@ -1,20 +1,14 @@
 package remote_test
 
 import (
-	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goray/goray"
 	"github.com/goray/goray/internal/testutil"
 	grt "github.com/goray/goray/runtime"
-	"github.com/goray/goray/runtime/cluster"
-	"github.com/goray/goray/runtime/remote"
 )
 
 // newDrainPair is newPair's layout (A embedded with one CPU, B in this
@@ -24,67 +18,7 @@ import (
 // a draining node hands back.
 func newDrainPair(t *testing.T) *pair {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	rt, err := goray.Init(ctx, goray.Config{NumCPUs: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := rt.Node()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bDir := t.TempDir()
-	b, err := grt.NewNode(grt.NodeConfig{NumCPUs: 2, PrestartWorkers: -1, BinaryCacheDir: filepath.Join(bDir, "bin"),
-		WorkerCommand: []string{"/bin/sh", "-c", `exec "$0"`, exe}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	addrs := map[string]string{}
-	var amu sync.Mutex
-	resolve := func(id string) (string, bool) { amu.Lock(); defer amu.Unlock(); x, ok := addrs[id]; return x, ok }
-	mkRPC := func(id string) *cluster.RPC {
-		r, err := cluster.NewRPC(cluster.RPCConfig{NodeID: id, Resolve: resolve})
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr, err := r.Listen(ctx, "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		amu.Lock()
-		addrs[id] = addr.String()
-		amu.Unlock()
-		return r
-	}
-	ra, rb := mkRPC(a.ID()), mkRPC(b.ID())
-	members := []cluster.Member{
-		{NodeMeta: cluster.NodeMeta{ID: a.ID(), Resources: map[string]float64{"CPU": 1}}, Status: cluster.StatusAlive},
-		{NodeMeta: cluster.NodeMeta{ID: b.ID(), Resources: map[string]float64{"CPU": 4}}, Status: cluster.StatusAlive},
-	}
-	ea := remote.New(a, ra, &staticMembers{self: a.ID(), nodes: members}, nil)
-	eb := remote.New(b, rb, &staticMembers{self: b.ID(), nodes: members}, nil)
-	ea.Start()
-	eb.Start()
-	p := &pair{ctx: goray.WithRuntime(ctx, rt), a: a, b: b, bDir: bDir, idA: a.ID(), idB: b.ID(), ea: ea, eb: eb}
-	p.close = func() {
-		ea.Close()
-		eb.Close()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = rt.Shutdown(sctx)
-		_ = b.Stop(sctx)
-		rctx, rcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer rcancel()
-		_ = ra.Close(rctx)
-		_ = rb.Close(rctx)
-		cancel()
-	}
-	t.Cleanup(p.close)
-	return p
+	return newPairSeeing(t, 4, 2*time.Minute)
 }
 
 // runningOnB waits until B runs n tasks (n of its CPUs taken).

@@ -69,7 +69,15 @@ type pair struct {
 
 func newPair(tb testing.TB) *pair {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	return newPairSeeing(tb, 2, 5*time.Minute)
+}
+
+// newPairSeeing builds newPair's layout, except that A believes B has
+// bCPUs CPUs (a lagging broadcast can make it believe more than B has),
+// and the pair's context ends after limit.
+func newPairSeeing(tb testing.TB, bCPUs float64, limit time.Duration) *pair {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	rt, err := goray.Init(ctx, goray.Config{NumCPUs: 1})
 	if err != nil {
 		tb.Fatal(err)
@@ -108,7 +116,7 @@ func newPair(tb testing.TB) *pair {
 	ra, rb := mkRPC(a.ID()), mkRPC(b.ID())
 	members := []cluster.Member{
 		{NodeMeta: cluster.NodeMeta{ID: a.ID(), Resources: map[string]float64{"CPU": 1}}, Status: cluster.StatusAlive},
-		{NodeMeta: cluster.NodeMeta{ID: b.ID(), Resources: map[string]float64{"CPU": 2}}, Status: cluster.StatusAlive},
+		{NodeMeta: cluster.NodeMeta{ID: b.ID(), Resources: map[string]float64{"CPU": bCPUs}}, Status: cluster.StatusAlive},
 	}
 	ea := remote.New(a, ra, &staticMembers{self: a.ID(), nodes: members}, nil)
 	eb := remote.New(b, rb, &staticMembers{self: b.ID(), nodes: members}, nil)
