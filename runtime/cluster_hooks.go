@@ -23,7 +23,7 @@ type ClusterHooks interface {
 	// called from any goroutine (never from within Forward). Forward must call f.Release (if not nil)
 	// once it no longer reads f.Spec's argument bytes, which may be mapped
 	// store files. A failure of kind ErrKindWorkerCrashed
-	// (the node died) is retried here while the task has retries left.
+	// (the node died) is placed again while the task has retries left.
 	Forward(ctx context.Context, node string, f *ForwardMessage, done func(results [][]byte, err *ErrorInfo))
 	// LocateActor finds the peer where actor id lives (for a handle that
 	// reached this node from elsewhere) and calls done once, from another
@@ -251,8 +251,8 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 			n.discardStoredLocked(m, stored)
 			n.replaceHandedBackLocked(t, node, e) // drain.go
 		case nodeDied && t.spec.Kind == KindNormal && t.retries != 0:
-			// The node died with the task: run it here (a retried task is
-			// not placed remotely again).
+			// The node died with the task: place it again (enqueueLocked
+			// asks the policy, which no longer sees the dead node).
 			n.discardStoredLocked(m, stored)
 			if t.retries > 0 {
 				t.retries--

@@ -19,13 +19,18 @@ type peerHooks struct {
 	self *Node       // the node these hooks are installed in
 	fail *ErrorInfo  // if set, the first forward fails with it (a dead node)
 	gone atomic.Bool // the peer is no longer a live member
+	res  task.Resources // the peer's resources besides 4 CPUs
 }
 
 func (h *peerHooks) Peers() []task.NodeView {
 	if h.gone.Load() {
 		return nil
 	}
-	return []task.NodeView{{ID: h.peer.ID(), Total: task.Resources{"CPU": 4}, Available: task.Resources{"CPU": 4}, Alive: true}}
+	res := task.Resources{"CPU": 4}
+	for k, v := range h.res {
+		res[k] = v
+	}
+	return []task.NodeView{{ID: h.peer.ID(), Total: res, Available: res.Clone(), Alive: true}}
 }
 
 func (h *peerHooks) Forward(_ context.Context, node string, fm *ForwardMessage, done func([][]byte, *ErrorInfo)) {
@@ -231,6 +236,22 @@ func TestForwardedTasksRunOnThePeer(t *testing.T) {
 	}
 	if peer.NumObjects() != 0 {
 		t.Errorf("peer keeps %d objects of forwarded tasks", peer.NumObjects())
+	}
+}
+
+// A task whose node died is placed again by the policy: here it needs a
+// resource only the peer has, so its retry must go back to a peer rather
+// than fail as infeasible on its owner.
+func TestRetryIsPlacedAgain(t *testing.T) {
+	peer, _ := startNode(t, NodeConfig{NumCPUs: 2, PrestartWorkers: -1, Resources: map[string]float64{"special": 1}})
+	n, h := startHooked(t, peer)
+	h.res = task.Resources{"special": 1}
+	c := n.LocalClient()
+	h.fail = &ErrorInfo{Kind: ErrKindWorkerCrashed, Message: "node died"}
+	re := c.Submit(&TaskSpec{Func: "needs-special", NumReturns: 1, Resources: map[string]float64{"CPU": 1, "special": 1}, MaxRetries: 1})
+	v := getOne(t, c, re[0])
+	if s, err := codec.DecodeInto[string](v.Data); v.Err != nil || err != nil || s != "needs-special" {
+		t.Fatalf("retried task = %q, %v, %v; want it run again on the peer", s, v.Err, err)
 	}
 }
 

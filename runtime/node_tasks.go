@@ -285,10 +285,10 @@ func (n *Node) enqueueLocked(t *taskEntry) {
 		n.queues[key] = sq
 		n.shapeOrder = append(n.shapeOrder, key)
 	}
-	// A retried task runs here, except in a placement group bundle, which
-	// lives where it lives (possibly placed again after its node died).
-	retried := t.retries != t.spec.MaxRetries && t.spec.Strategy.Kind != StrategyPlacementGroup
-	if n.hooks != nil && !t.owner.forwarded && !retried && n.placeRemoteLocked(t) {
+	// A retry (after its node died, or a rebuild of a lost result) is
+	// placed by the policy again, like a first run: the dead node has left
+	// the peers by then, and the task may need what only a peer has.
+	if n.hooks != nil && !t.owner.forwarded && n.placeRemoteLocked(t) {
 		return
 	}
 	if n.startFailures >= maxStartFailures {

@@ -40,8 +40,9 @@
 //
 // When a member fails or leaves, the tasks forwarded to it fail with
 // ErrKindWorkerCrashed, and the owner node retries them while they have
-// retries left (on itself, or, for a task in a placement group bundle,
-// wherever the bundle is placed again); actors that lived there restart elsewhere while
+// retries left, placing each again by its strategy over the nodes still
+// alive (a task in a placement group bundle goes wherever the bundle is
+// placed again); actors that lived there restart elsewhere while
 // their MaxRestarts allows, and the placement group bundles it held are
 // placed again on the live nodes (runtime.Node.PeerGone). A SIGKILLed
 // node refuses connections long before the membership declares it dead
@@ -128,8 +129,7 @@
 // and releases to one node go through one ordered outbox, so a release
 // never overtakes its registration.
 //
-// Not yet: placing the retry of a forwarded DEFAULT/SPREAD task (or a
-// rebuild) anywhere but on its owner, passing a located argument to a
+// Not yet: passing a located argument to a
 // forwarded task by reference (the owner pulls it and inlines it), and
 // serving a third node a lost object before its owner learned of the
 // death (it gets ErrKindObjectLost; once the owner rebuilds the object,
