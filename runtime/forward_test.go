@@ -16,9 +16,9 @@ import (
 // wire encoding, as runtime/remote does over the cluster transport.
 type peerHooks struct {
 	peer *Node
-	self *Node       // the node these hooks are installed in
-	fail *ErrorInfo  // if set, the first forward fails with it (a dead node)
-	gone atomic.Bool // the peer is no longer a live member
+	self *Node          // the node these hooks are installed in
+	fail *ErrorInfo     // if set, the first forward fails with it (a dead node)
+	gone atomic.Bool    // the peer is no longer a live member
 	res  task.Resources // the peer's resources besides 4 CPUs
 }
 
