@@ -33,6 +33,14 @@ import (
 // Refs inside values are found by codec.ScanRefs (the marker ObjectRef's
 // GobEncode writes), only in gob-encoded values, so numeric payloads are
 // never scanned.
+//
+// Limits: refs nested in a large result that stays on the executing node
+// (lineage.go) are counted there, inside that object, but not borrowed by
+// the owner when it pulls the bytes; a copy a node keeps for its owner
+// (heldFor) is never borrowed, since the owner's free is what drops it;
+// and an in-flight hold whose message the receiver never processed (the
+// send failed, the receiver was draining or stopping) goes only when the
+// receiver leaves the cluster.
 
 // BorrowHooks is implemented by cluster hooks that carry the borrower
 // protocol. Borrow and Unborrow must not block, and frames to one node

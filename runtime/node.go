@@ -36,6 +36,10 @@ type NodeConfig struct {
 	Resources map[string]float64 `toml:"resources"`
 	// ObjectStoreMemory limits the store; 0 → the store's default (30% of RAM).
 	ObjectStoreMemory int64 `toml:"object_store_memory"`
+	// WarmReserve bounds the store's pre-faulted memory for large incoming
+	// objects (objectstore.Config.WarmReserve, at most the store's limit);
+	// 0 → min(256 MiB, limit/4), negative → off.
+	WarmReserve int64 `toml:"warm_reserve"`
 	// SpillDir receives spilled objects; "" → a fresh temp dir.
 	SpillDir string `toml:"spill_dir"`
 	// StoreDir holds in-memory objects; "" → /dev/shm/goray-<random>.
@@ -223,6 +227,10 @@ func NewNode(cfg NodeConfig, log *slog.Logger) (*Node, error) {
 	}
 	if cfg.ObjectStoreMemory > 0 {
 		scfg.Limit = cfg.ObjectStoreMemory
+	}
+	scfg.WarmReserve = objectstore.DefaultWarmReserve(scfg.Limit)
+	if cfg.WarmReserve != 0 {
+		scfg.WarmReserve = min(max(cfg.WarmReserve, 0), scfg.Limit)
 	}
 	scfg.InlineThreshold = cfg.InlineThreshold
 	store, err := objectstore.New(scfg, log.With("component", "objectstore"))

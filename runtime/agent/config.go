@@ -21,6 +21,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/goray/goray/runtime/cluster"
+	"github.com/goray/goray/runtime/objectstore"
 )
 
 // Default ports. HTTP uses Ray's dashboard port so `goray status` and a
@@ -171,7 +172,16 @@ type ObjectStoreConfig struct {
 	Memory ByteSize `toml:"memory"`
 	// SpillDir defaults to <data_dir>/spill.
 	SpillDir string `toml:"spill_dir"`
+	// WarmReserve bounds the memory the store pre-allocates and pre-faults for
+	// large objects of the sizes it recently received, so that transfers land
+	// in populated pages; it yields to objects. 0 disables it; the default
+	// (-1 until Finalize) is min(256MiB, memory/4).
+	WarmReserve ByteSize `toml:"warm_reserve"`
 }
+
+// WarmReserveAuto is ObjectStoreConfig.WarmReserve's default before Finalize:
+// min(256MiB, object_store.memory/4).
+const WarmReserveAuto ByteSize = -1
 
 // LogConfig configures the daemon's slog logger.
 type LogConfig struct {
@@ -183,11 +193,12 @@ type LogConfig struct {
 // the machine; Finalize adds the rest.
 func DefaultConfig() Config {
 	return Config{
-		Gossip:    GossipConfig{Port: DefaultGossipPort, Preset: cluster.PresetLAN},
-		RPC:       RPCConfig{Port: DefaultRPCPort},
-		HTTP:      HTTPConfig{Port: DefaultHTTPPort},
-		Resources: ResourcesConfig{GPU: -1},
-		Log:       LogConfig{Level: "info", Format: "text"},
+		Gossip:      GossipConfig{Port: DefaultGossipPort, Preset: cluster.PresetLAN},
+		RPC:         RPCConfig{Port: DefaultRPCPort},
+		HTTP:        HTTPConfig{Port: DefaultHTTPPort},
+		Resources:   ResourcesConfig{GPU: -1},
+		Log:         LogConfig{Level: "info", Format: "text"},
+		ObjectStore: ObjectStoreConfig{WarmReserve: WarmReserveAuto},
 	}
 }
 
@@ -245,6 +256,9 @@ func (c *Config) Finalize(ctx context.Context) {
 	}
 	if c.ObjectStore.Memory == 0 {
 		c.ObjectStore.Memory = ByteSize(total * 3 / 10)
+	}
+	if c.ObjectStore.WarmReserve == WarmReserveAuto {
+		c.ObjectStore.WarmReserve = ByteSize(objectstore.DefaultWarmReserve(int64(c.ObjectStore.Memory)))
 	}
 	if c.Resources.GPU == -1 {
 		n, model := DetectGPUs(ctx)
@@ -366,6 +380,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ObjectStore.Memory < 0 {
 		bad("object_store.memory", "%d: must be >= 0", int64(c.ObjectStore.Memory))
+	}
+	if w := c.ObjectStore.WarmReserve; w < 0 || (c.ObjectStore.Memory > 0 && w > c.ObjectStore.Memory) {
+		bad("object_store.warm_reserve", "%d: must be between 0 (off) and object_store.memory (%d)", int64(w), int64(c.ObjectStore.Memory))
 	}
 	names := make([]string, 0, len(c.Resources.Custom))
 	for k := range c.Resources.Custom {

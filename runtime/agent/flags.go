@@ -94,6 +94,7 @@ func bindFlags(fs *flag.FlagSet, c *Config) {
 
 	fs.Var(&c.ObjectStore.Memory, "object_store.memory", "object store memory limit (default: 30% of RAM)")
 	fs.StringVar(&c.ObjectStore.SpillDir, "object_store.spill_dir", c.ObjectStore.SpillDir, "spill directory (default: <data_dir>/spill)")
+	fs.Var(&c.ObjectStore.WarmReserve, "object_store.warm_reserve", "pre-faulted memory kept for large incoming objects, e.g. 256MiB; 0: off (default: min(256MiB, object_store.memory/4))")
 
 	fs.Var(stringList{&c.Worker.Command}, "worker.command", "worker argv element (repeatable, comma-separated; default: gorayd itself)")
 	fs.IntVar(&c.Worker.MaxWorkers, "worker.max_workers", c.Worker.MaxWorkers, "cap on task workers (default 4×CPUs+4)")

@@ -25,6 +25,11 @@ type Config struct {
 	// SpillThreshold is the fraction of Limit above which new objects make the store spill
 	// least-recently-used ones (Ray's object_spilling_threshold).
 	SpillThreshold float64 `toml:"spill_threshold"`
+	// WarmReserve bounds the memory (bytes) the store allocates and pre-faults ahead of need,
+	// in blocks of the sizes recently asked for, so that large objects land in populated
+	// pages (see warm.go). It counts against Limit but yields to objects. 0 disables it;
+	// DefaultConfig sets DefaultWarmReserve(Limit).
+	WarmReserve int64 `toml:"warm_reserve"`
 }
 
 // Defaults shared by DefaultConfig and the documentation.
@@ -38,7 +43,7 @@ const (
 // DefaultConfig returns a config with Ray's defaults: a fresh directory under /dev/shm (or the
 // system temp directory where /dev/shm is missing or read-only), 30% of RAM capped by the free
 // space of that file system and by 200 GB, a fresh spill directory under the system temp directory, a
-// 100 KiB inline threshold and spilling from 80% full. It only chooses paths; New creates them.
+// 100 KiB inline threshold spilling from 80% full, and a warm reserve of DefaultWarmReserve(limit). It only chooses paths; New creates them.
 func DefaultConfig() Config {
 	base := os.TempDir()
 	if shmWritable("/dev/shm") {
@@ -60,6 +65,7 @@ func DefaultConfig() Config {
 		SpillDir:        filepath.Join(os.TempDir(), "goray-spill-"+suffix),
 		InlineThreshold: DefaultInlineThreshold,
 		SpillThreshold:  DefaultSpillThreshold,
+		WarmReserve:     DefaultWarmReserve(limit),
 	}
 }
 
@@ -84,6 +90,9 @@ func (c Config) Validate() error {
 	// The negated form also rejects NaN.
 	if !(c.SpillThreshold > 0 && c.SpillThreshold <= 1) {
 		errs = append(errs, fmt.Errorf("objectstore config: spill_threshold: must be in (0, 1], got %v", c.SpillThreshold))
+	}
+	if c.WarmReserve < 0 || (c.Limit > 0 && c.WarmReserve > c.Limit) {
+		errs = append(errs, fmt.Errorf("objectstore config: warm_reserve: must be in [0, limit %d], got %d", c.Limit, c.WarmReserve))
 	}
 	return errors.Join(errs...)
 }

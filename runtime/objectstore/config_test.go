@@ -14,6 +14,7 @@ limit = 1048576
 spill_dir = "/var/spill"
 inline_threshold = 2048
 spill_threshold = 0.5
+warm_reserve = 262144
 bogus = 1
 `
 	var c Config
@@ -21,7 +22,7 @@ bogus = 1
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Dir: "/dev/shm/x", Limit: 1 << 20, SpillDir: "/var/spill", InlineThreshold: 2048, SpillThreshold: 0.5}
+	want := Config{Dir: "/dev/shm/x", Limit: 1 << 20, SpillDir: "/var/spill", InlineThreshold: 2048, SpillThreshold: 0.5, WarmReserve: 256 << 10}
 	if c != want {
 		t.Fatalf("decoded %+v; want %+v", c, want)
 	}

@@ -117,9 +117,14 @@ func (s *Store) evictBlockLocked(i int) {
 	s.unrefLocked(b.ro)
 }
 
-// trimPoolLocked frees pool blocks, oldest first, until the pool plus used memory leaves
-// room for need more bytes within the limit.
+// trimPoolLocked frees warm reserve and then pool blocks, oldest first, until they and used
+// memory leave room for need more bytes within the limit.
 func (s *Store) trimPoolLocked(need int64) {
+	// The warm reserve goes first: it is memory nobody has used yet, the pool at least fits
+	// objects this node has actually made.
+	for len(s.warm.blocks) > 0 && s.used+s.poolBytes+s.warm.bytes+need > s.cfg.Limit {
+		s.evictWarmLocked()
+	}
 	for len(s.pool) > 0 && s.used+s.poolBytes+need > s.cfg.Limit {
 		s.evictBlockLocked(0)
 	}

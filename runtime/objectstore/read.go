@@ -174,6 +174,9 @@ func (s *Store) restore(ctx context.Context, e *entry) (*Object, error) {
 	// block or under a new name of its own. Only this goroutine touches e.path while restoring.
 	s.mu.Lock()
 	b := s.takeBlockLocked(e.size)
+	if b == nil {
+		b = s.takeWarmLocked(e.size)
+	}
 	if b != nil {
 		e.path = b.path
 	} else {

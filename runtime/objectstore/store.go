@@ -72,6 +72,8 @@ type Stats struct {
 	RestoredBytes int64 // bytes restored from disk (cumulative)
 	NumObjects    int64 // sealed objects known to the store, in memory or spilled
 	NumSpilled    int64 // of those, how many are on disk only right now
+	WarmReserve   int64 // bytes of pre-faulted memory held for new objects (not in Used)
+	Pooled        int64 // bytes of freed memory kept for reuse (not in Used)
 }
 
 // ObjectInfo describes one sealed object, for introspection (`goray list objects`).
@@ -111,6 +113,10 @@ type Store struct {
 	fileSeq   int64 // makes every file name unique; see shmPathLocked
 	// Objects of at least minRecycleSize that did / did not find pooled memory.
 	poolHits, poolMisses int64
+
+	// Pre-faulted memory kept ahead of need (see warm.go). It counts against Limit like the
+	// pool and is released before it.
+	warm warmReserve
 }
 
 // New validates cfg, creates its directories if needed and returns an empty store. A nil log
@@ -142,7 +148,8 @@ func New(cfg Config, log *slog.Logger) (*Store, error) {
 		}
 		return nil, fmt.Errorf("objectstore: create spill dir: %w", err)
 	}
-	log.Debug("object store ready", "dir", cfg.Dir, "spill_dir", cfg.SpillDir, "limit", cfg.Limit)
+	s.startWarm()
+	log.Debug("object store ready", "dir", cfg.Dir, "spill_dir", cfg.SpillDir, "limit", cfg.Limit, "warm_reserve", cfg.WarmReserve)
 	return s, nil
 }
 
@@ -226,6 +233,9 @@ func (s *Store) removeLocked(id ObjectID) bool {
 		if e.spillPath != "" {
 			_ = os.Remove(e.spillPath)
 		}
+		if s.warm.bytes < s.warm.target && len(s.warm.classes) > 0 {
+			s.kickWarmLocked() // memory the reserve had to leave alone may be free now
+		}
 		s.broadcastLocked()
 	case stSpilled:
 		_ = os.Remove(e.spillPath)
@@ -270,6 +280,8 @@ func (s *Store) Stats() Stats {
 		Spilled:       s.spilled,
 		SpilledBytes:  s.spilledBytes,
 		RestoredBytes: s.restoredBytes,
+		WarmReserve:   s.warm.bytes,
+		Pooled:        s.poolBytes,
 	}
 	for _, e := range s.objects {
 		switch e.state {
@@ -337,10 +349,15 @@ func (s *Store) Close() error {
 		s.unrefLocked(b.ro)
 	}
 	s.pool, s.poolBytes = nil, 0
+	warmDone, warmFiles := s.stopWarmLocked()
+	files = append(files, warmFiles...)
 	s.objects = map[ObjectID]*entry{}
 	s.lru.Init()
 	s.broadcastLocked()
 	s.mu.Unlock()
+	if warmDone != nil {
+		<-warmDone // the refiller discards a block it was allocating when it sees closed
+	}
 
 	var errs []error
 	for _, p := range files {

@@ -58,6 +58,7 @@ func newStore(t testing.TB, limit int64) *Store {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Limit = limit
+	cfg.WarmReserve = 0 // the reserve's own tests (warm_test.go) turn it on
 	cfg.SpillDir = filepath.Join(t.TempDir(), "spill")
 	s, err := New(cfg, nil)
 	if err != nil {
@@ -136,6 +137,10 @@ func TestConfigValidate(t *testing.T) {
 		{"zero threshold", func(c *Config) { c.SpillThreshold = 0 }, "spill_threshold"},
 		{"threshold above 1", func(c *Config) { c.SpillThreshold = 1.5 }, "spill_threshold"},
 		{"NaN threshold", func(c *Config) { c.SpillThreshold = math.NaN() }, "spill_threshold"},
+		{"warm reserve off", func(c *Config) { c.WarmReserve = 0 }, ""},
+		{"warm reserve = limit", func(c *Config) { c.Limit, c.WarmReserve = 8, 8 }, ""},
+		{"negative warm reserve", func(c *Config) { c.WarmReserve = -1 }, "warm_reserve"},
+		{"warm reserve above limit", func(c *Config) { c.Limit, c.WarmReserve = 8, 9 }, "warm_reserve"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,7 +343,7 @@ func dirBytes(t *testing.T, dir string) int64 {
 func checkAccounting(t *testing.T, s *Store) {
 	t.Helper()
 	s.mu.Lock()
-	used, pool := s.used, s.poolBytes
+	used, pool := s.used, s.poolBytes+s.warm.bytes // the reserve is held like the pool
 	s.mu.Unlock()
 	if used+pool > s.cfg.Limit {
 		t.Fatalf("used %d + pooled %d exceed the limit %d", used, pool, s.cfg.Limit)
@@ -893,6 +898,7 @@ func TestConcurrentPutGet(t *testing.T) {
 func TestCloseRemovesEverything(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Limit = 2 << 20
+	cfg.WarmReserve = DefaultWarmReserve(cfg.Limit)
 	cfg.SpillDir = filepath.Join(t.TempDir(), "spill")
 	s, err := New(cfg, nil)
 	if err != nil {

@@ -62,7 +62,11 @@ func (s *Store) begin(ctx context.Context, id ObjectID, size int64) (*entry, *bl
 	}
 	e := &entry{id: id, size: size, state: stCreating, path: s.shmPathLocked(id), created: time.Now(), ready: make(chan struct{})}
 	s.objects[id] = e // replaces a lost tombstone: recreating a lost object is how it comes back
+	s.activeLocked(1)
 	b := s.takeBlockLocked(size)
+	if b == nil {
+		b = s.takeWarmLocked(size)
+	}
 	if b != nil {
 		e.path = b.path
 	}
@@ -78,6 +82,7 @@ func (s *Store) begin(ctx context.Context, id ObjectID, size int64) (*entry, *bl
 			s.unrefLocked(b.rw)
 			s.unrefLocked(b.ro)
 		}
+		s.activeLocked(-1)
 		e.signal()
 		s.mu.Unlock()
 		return nil, nil, fmt.Errorf("objectstore: create %s (%d bytes): %w", id, size, err)
@@ -91,6 +96,7 @@ func (s *Store) begin(ctx context.Context, id ObjectID, size int64) (*entry, *bl
 func (s *Store) seal(e *entry, rw, ro *mapping) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.activeLocked(-1)
 	if e.gone || s.closed {
 		s.used -= e.size
 		s.broadcastLocked()
@@ -118,6 +124,7 @@ func (s *Store) seal(e *entry, rw, ro *mapping) error {
 func (s *Store) abort(e *entry, rw, ro *mapping, removeFile bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.activeLocked(-1)
 	s.used -= e.size
 	s.broadcastLocked()
 	e.signal()

@@ -149,6 +149,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		NumGPUs:           max(d.cfg.Resources.GPU, 0),
 		Resources:         res,
 		ObjectStoreMemory: int64(d.cfg.ObjectStore.Memory),
+		WarmReserve:       warmReserve(d.cfg.ObjectStore.WarmReserve),
 		SpillDir:          d.cfg.ObjectStore.SpillDir,
 		WorkerLogDir:      filepath.Join(d.cfg.DataDir, "logs", "workers"),
 		SocketPath:        d.sockPath,
