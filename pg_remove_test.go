@@ -81,3 +81,45 @@ func TestRemovePlacementGroupKillsItsActorsAndTasks(t *testing.T) {
 		t.Fatalf("task outside any group after the removal: %v, %v", v, err)
 	}
 }
+
+// A group that waits for room (its CPUs are taken) can be removed too: the
+// task and the actor waiting for its bundles fail instead of waiting
+// forever, and the resources are untouched.
+func TestRemovePendingPlacementGroupFailsItsWaiters(t *testing.T) {
+	ctx, _ := initRT(t, goray.Config{NumCPUs: 2})
+	full, err := goray.CreatePlacementGroup(ctx, []map[string]float64{{"CPU": 2}}, goray.Pack, "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := full.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := goray.CreatePlacementGroup(ctx, []map[string]float64{{"CPU": 1}}, goray.Pack, "waiting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := goray.Strategy(goray.InPlacementGroup(waiting, 0))
+	ref := square.Options(in).Remote(ctx, 5)
+	h, err := counterClass.Options(goray.NumCPUs(1), in).Remote(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := goray.RemovePlacementGroup(ctx, waiting); err != nil {
+		t.Fatal(err)
+	}
+	gctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := ref.Get(gctx); !errors.Is(err, goray.ErrTaskCancelled) {
+		t.Fatalf("task waiting for the removed group: %v, want ErrTaskCancelled", err)
+	}
+	if _, err := goray.Call[int](gctx, h, "Get").Get(gctx); !errors.Is(err, goray.ErrActorDied) {
+		t.Fatalf("actor waiting for the removed group: %v, want ErrActorDied", err)
+	}
+	if err := goray.RemovePlacementGroup(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "all CPUs free", func() bool {
+		_, avail, err := goray.ClusterResources(ctx)
+		return err == nil && avail["CPU"] == 2
+	})
+}

@@ -63,6 +63,9 @@
 //     nodes (Ray's rescheduling of a dead node's bundles); actors that
 //     lived in them restart (MaxRestarts) or are recreated by their
 //     caller once their bundle is placed again.
+//     Removing a group kills, on every node that holds a bundle of it,
+//     the actors (for good) and the tasks (as cancelled, their workers
+//     killed) that use its bundles, as Ray does (pg_remove.go).
 //   - Feasibility is the cluster's: a request too big for this node but
 //     not for a peer waits in that peer's queue; only one that no live
 //     node could ever hold fails at once (ErrKindInfeasible).

@@ -74,6 +74,7 @@ type Stats struct {
 	NumSpilled    int64 // of those, how many are on disk only right now
 	WarmReserve   int64 // bytes of pre-faulted memory held for new objects (not in Used)
 	Pooled        int64 // bytes of freed memory kept for reuse (not in Used)
+	WarmHits      int64 // objects placed in a warm reserve block (cumulative)
 }
 
 // ObjectInfo describes one sealed object, for introspection (`goray list objects`).
@@ -282,6 +283,7 @@ func (s *Store) Stats() Stats {
 		RestoredBytes: s.restoredBytes,
 		WarmReserve:   s.warm.bytes,
 		Pooled:        s.poolBytes,
+		WarmHits:      s.warm.hits,
 	}
 	for _, e := range s.objects {
 		switch e.state {

@@ -54,7 +54,7 @@ func DefaultWarmReserve(limit int64) int64 {
 // warmReserve is the reserve's state, guarded by Store.mu except where noted.
 type warmReserve struct {
 	target  int64    // Config.WarmReserve; 0: disabled (no goroutine)
-	blocks  []*block // oldest first; rw populated, ro nil
+	blocks  []*block // oldest first; rw and (unless mapping it failed) ro populated
 	bytes   int64
 	classes []int64 // recent demand, most recent first, distinct, at most maxWarmClasses
 	idle    time.Duration
@@ -86,7 +86,14 @@ func (s *Store) startWarm() {
 	s.warm.target = s.cfg.WarmReserve
 	s.warm.idle = defaultWarmIdle
 	s.warm.settled = true
-	if s.warm.target <= 0 {
+	if s.warm.target > 0 {
+		s.startRefillerLocked()
+	}
+}
+
+// startRefillerLocked starts the reserve's goroutine, once per store.
+func (s *Store) startRefillerLocked() {
+	if s.warm.kick != nil {
 		return
 	}
 	s.warm.kick = make(chan struct{}, 1)
@@ -95,12 +102,41 @@ func (s *Store) startWarm() {
 	go s.refill()
 }
 
+// SetWarmReserve changes the warm reserve's bound (Config.WarmReserve) while the store runs:
+// blocks above a lower bound are freed at once, a higher one is filled when the store is
+// next idle, and 0 turns the reserve off. It fails for a bound outside [0, Limit] and after
+// Close.
+func (s *Store) SetWarmReserve(n int64) error {
+	if n < 0 || n > s.cfg.Limit {
+		return fmt.Errorf("objectstore: warm reserve %d outside [0, limit %d]", n, s.cfg.Limit)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.warm.target = n
+	for s.warm.bytes > n {
+		s.evictWarmLocked()
+	}
+	if n == 0 {
+		s.warm.classes = nil
+		if s.warm.kick == nil {
+			return nil
+		}
+	}
+	s.startRefillerLocked()
+	s.kickWarmLocked()
+	return nil
+}
+
 // stopWarmLocked tells the refiller to stop and frees the reserve; Close then waits on the
 // returned channel (nil if there is no refiller) without s.mu.
 func (s *Store) stopWarmLocked() (done <-chan struct{}, files []string) {
 	for _, b := range s.warm.blocks {
 		files = append(files, b.path)
 		s.unrefLocked(b.rw)
+		s.unrefLocked(b.ro)
 	}
 	s.warm.blocks, s.warm.bytes = nil, 0
 	if s.warm.quit == nil {
@@ -172,6 +208,7 @@ func (s *Store) takeWarmLocked(size int64) *block {
 		if err := os.Truncate(b.path, size); err != nil {
 			_ = os.Remove(b.path)
 			s.unrefLocked(b.rw)
+			s.unrefLocked(b.ro)
 			return nil
 		}
 		b.size = size
@@ -188,6 +225,7 @@ func (s *Store) evictWarmLocked() {
 	s.warm.yields++
 	_ = os.Remove(b.path)
 	s.unrefLocked(b.rw)
+	s.unrefLocked(b.ro)
 	s.kickWarmLocked() // it may fit again once the memory is free
 }
 
@@ -275,6 +313,10 @@ func (s *Store) refillOne() bool {
 	s.mu.Unlock()
 
 	data, err := createMapped(path, c) // fallocate and a writable, pre-faulted mapping
+	var ro []byte
+	if err == nil {
+		ro = mapReadPath(path, c)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -287,12 +329,37 @@ func (s *Store) refillOne() bool {
 	if s.closed || c > min(s.warm.target-s.warm.bytes, s.soft-s.used-s.poolBytes-s.warm.bytes) {
 		_ = os.Remove(path)
 		_ = munmap(data)
+		if ro != nil {
+			_ = munmap(ro)
+		}
 		return !s.closed
 	}
-	s.warm.blocks = append(s.warm.blocks, &block{path: path, size: c, rw: &mapping{data: data, refs: 1}})
+	b := &block{path: path, size: c, rw: &mapping{data: data, refs: 1}}
+	if ro != nil {
+		b.ro = &mapping{data: ro, refs: 1}
+	}
+	s.warm.blocks = append(s.warm.blocks, b)
 	s.warm.bytes += c
 	s.warm.fills++
 	return true
+}
+
+// mapReadPath maps path's first size bytes read-only and populated, or returns nil. A
+// reserve block carries this view besides its writable mapping, as recycled memory does, so
+// the object written into it is sealed without an mprotect of the whole block and its first
+// Get maps nothing: populating a second view of a big block costs milliseconds, which the
+// refiller spends while the store is idle rather than on a transfer's path.
+func mapReadPath(path string, size int64) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	data, err := mmapRead(f, size)
+	if err != nil {
+		return nil
+	}
+	return data
 }
 
 // settleWarmLocked records that the reserve holds what it should and wakes WaitWarm.

@@ -329,3 +329,51 @@ func TestWarmReserveClose(t *testing.T) {
 		t.Fatalf("%d goroutines after Close; %d before New", n, before)
 	}
 }
+
+// TestSetWarmReserve: the bound can be raised from off, lowered and turned off while the
+// store runs; the reserve follows at once when lowered and after the next idle gap when
+// raised.
+func TestSetWarmReserve(t *testing.T) {
+	const class = 3 << 20
+	s := newStore(t, 64<<20) // off
+	s.mu.Lock()
+	s.warm.idle = time.Millisecond
+	s.mu.Unlock()
+	for _, bad := range []int64{-1, 64<<20 + 1} {
+		if err := s.SetWarmReserve(bad); err == nil {
+			t.Fatalf("SetWarmReserve(%d) succeeded", bad)
+		}
+	}
+	if err := s.SetWarmReserve(8 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(t.Context(), NewObjectID(), make([]byte, class)); err != nil {
+		t.Fatal(err)
+	}
+	waitWarm(t, s)
+	if got := s.Stats().WarmReserve; got != 2*class {
+		t.Fatalf("reserve = %d after raising the bound; want %d", got, 2*class)
+	}
+	steps := []struct{ bound, want int64 }{{4 << 20, class}, {2 << 20, 0}, {8 << 20, 2 * class}, {0, 0}}
+	for _, st := range steps {
+		if err := s.SetWarmReserve(st.bound); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Stats().WarmReserve; got > st.bound {
+			t.Fatalf("SetWarmReserve(%d) left %d bytes", st.bound, got)
+		}
+		waitWarm(t, s)
+		if got := s.Stats().WarmReserve; got != st.want {
+			t.Fatalf("bound %d: reserve = %d; want %d", st.bound, got, st.want)
+		}
+		if n := int64(len(warmFiles(t, s))) * class; n != st.want {
+			t.Fatalf("bound %d: %d bytes of reserve files; want %d", st.bound, n, st.want)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetWarmReserve(1 << 20); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SetWarmReserve after Close = %v; want ErrClosed", err)
+	}
+}

@@ -25,10 +25,13 @@ func newRawLoopback(b *testing.B, payload []byte) *rawLoopback {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
+	// Closed only once the connection is accepted: closing a listener with
+	// a connection still in its accept queue resets that connection.
+	b.Cleanup(func() { _ = l.Close() })
 	r := &rawLoopback{payload: payload, done: make(chan error)}
 	go func() {
 		c, err := l.Accept()
+		_ = l.Close()
 		if err != nil {
 			return
 		}
@@ -77,12 +80,19 @@ func (r *rawLoopback) copy() error {
 // holds no freed memory that fits (each op's object is a few KiB larger
 // than any before it): every page of the copy is allocated by the kernel
 // (tmpfs) as it arrives, which no transport can avoid and which on this
-// kind of machine costs about as much as the copy.
+// kind of machine costs about as much as the copy. dest=fresh-with-reserve
+// is the same, except that B's store keeps a warm reserve (the realistic
+// steady state of an idle daemon that has received objects of this size
+// before): before each op its reserve is refilled with pre-faulted memory
+// of the object's size class, and the chunks land in that. Both fresh
+// cases grow the object as dest=fresh does, so the pool never fits; the
+// other cases run with B's reserve off.
 //
 //	go test -run '^$' -bench ObjectTransfer -benchtime 5x ./runtime/remote/
 func BenchmarkObjectTransfer(b *testing.B) {
 	p := newPair(b)
 	cb := p.b.LocalClient()
+	st := p.b.Store()
 	for _, size := range []int{64 << 20, 256 << 20} {
 		// Room to grow: each fresh op moves a few KiB more than any object
 		// before it, so that no freed memory fits it.
@@ -90,8 +100,21 @@ func BenchmarkObjectTransfer(b *testing.B) {
 		for i := 0; i < len(payload); i += 4096 {
 			payload[i] = byte(i >> 12)
 		}
-		for _, dest := range []string{"recycled", "fresh"} {
+		for _, dest := range []string{"recycled", "fresh", "fresh-with-reserve"} {
 			b.Run(fmt.Sprintf("size=%dMiB/dest=%s", size>>20, dest), func(b *testing.B) {
+				reserve := dest == "fresh-with-reserve"
+				// One block of the biggest object's class (256 MiB and a few
+				// KiB round up to 264 MiB), above the default bound.
+				bound := int64(0)
+				if reserve {
+					bound = 512 << 20
+				}
+				if err := st.SetWarmReserve(bound); err != nil {
+					b.Fatal(err)
+				}
+				if reserve {
+					primeReserve(b, st, int64(size)+1<<20)
+				}
 				raw := newRawLoopback(b, payload[:size])
 				if err := raw.copy(); err != nil { // warm the connection
 					b.Fatal(err)
@@ -103,13 +126,26 @@ func BenchmarkObjectTransfer(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
 					n := size
-					if dest == "fresh" {
+					if dest != "recycled" {
 						freshSeq++
 						n += (freshSeq%255 + 1) * 4096
 					}
 					ref := mustPut(b, p.ctx, payload[:n])
 					if dest == "recycled" {
 						warmPool(b, p.b, int64(n)+1) // the encoded value: a type byte, then the bytes
+					}
+					hits := st.Stats().WarmHits
+					// A's own reserve fills behind its Put; never during the timed op.
+					if err := p.a.Store().WaitWarm(p.ctx); err != nil {
+						b.Fatal(err)
+					}
+					if reserve {
+						if err := st.WaitWarm(p.ctx); err != nil {
+							b.Fatal(err)
+						}
+						if got := st.Stats().WarmReserve; got < int64(n)+1 {
+							b.Fatalf("B's warm reserve holds %d bytes; the object needs %d", got, n+1)
+						}
 					}
 					b.StartTimer()
 					t0 := time.Now()
@@ -126,6 +162,11 @@ func BenchmarkObjectTransfer(b *testing.B) {
 					getT += t2.Sub(t1)
 					moved += int64(n)
 					b.StopTimer()
+					// The case must measure what it says: reserve memory
+					// exactly when it has one.
+					if got, want := st.Stats().WarmHits-hits, map[bool]int64{true: 1}[reserve]; got != want {
+						b.Fatalf("the object took %d warm reserve blocks; want %d", got, want)
+					}
 					vs[0].Release()
 					ref.Release()
 					b.StartTimer()
@@ -143,6 +184,22 @@ func BenchmarkObjectTransfer(b *testing.B) {
 // freshSeq grows the objects of dest=fresh ops across runs (-count), so
 // that none fits the memory an earlier one freed.
 var freshSeq int
+
+// primeReserve makes st's warm reserve expect objects of about size bytes,
+// as a node that has received such objects before does, and waits until
+// it holds memory for them. The priming object's own memory is discarded
+// (Abort unlinks it), so it leaves nothing in the pool.
+func primeReserve(b *testing.B, st *objectstore.Store, size int64) {
+	b.Helper()
+	w, err := st.Create(b.Context(), objectstore.NewObjectID(), size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.Abort()
+	if err := st.WaitWarm(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+}
 
 // warmPool leaves size bytes of freed, populated memory in n's store, as
 // a node that has been running has.

@@ -53,7 +53,10 @@
 // changes reach the dashboard's event stream. Each daemon serves its own
 // view: every member in /api/v0/nodes, but only its own jobs. The
 // daemon's logger also writes INFO and above into the source (nodelog.go),
-// so /api/v0/logs?node=<id> serves the daemon's own recent log.
+// so /api/v0/logs?node=<id> serves the daemon's own recent log. Workers'
+// log files are published the same way and rotated past
+// worker.log_max_size (workerlogs.go); the node's pending demand goes
+// into its node record, /api/v0/demands and /metrics (demand_state.go).
 //
 // # Shutdown
 //
