@@ -79,6 +79,9 @@ var listKinds = map[string]listKind{
 		}
 		return []string{j.ID, j.Name, string(j.State), j.Kind, j.SubmitTime.Local().Format("2006-01-02 15:04:05"), dur, oneLine(j.Message)}
 	}, "JOB ID", "NAME", "STATUS", "KIND", "SUBMITTED", "DURATION", "MESSAGE"),
+	"demands": listTable("/demands", func(d state.DemandState) []string {
+		return []string{d.ShapeKey, strconv.Itoa(d.Count), dash(d.NodeName), d.Node, fmt.Sprintf("%.1fs", d.OldestSeconds)}
+	}, "SHAPE", "COUNT", "NODE", "NODE ID", "OLDEST"),
 	"trials": listTable("/trials", func(t state.TrialState) []string {
 		keys := slices.Sorted(maps.Keys(t.Metrics))
 		var m []string
@@ -93,10 +96,11 @@ var listKinds = map[string]listKind{
 var listAliases = map[string]string{
 	"node": "nodes", "actor": "actors", "task": "tasks", "object": "objects", "job": "jobs", "trial": "trials",
 	"placement-group": "placement-groups", "placement_groups": "placement-groups", "pgs": "placement-groups",
+	"demand": "demands",
 }
 
 func listUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "Usage: goray list nodes|actors|tasks|objects|placement-groups|jobs|trials [--filter key=value]... [--limit N] [--offset N] [--json] [--address ADDR] [--token T]")
+	fmt.Fprintln(w, "Usage: goray list nodes|actors|tasks|objects|placement-groups|demands|jobs|trials [--filter key=value]... [--limit N] [--offset N] [--json] [--address ADDR] [--token T]")
 	fmt.Fprintln(w, "       goray list tasks --summary   (counts by state and function, latest failures)")
 	fmt.Fprintln(w, "Filters match the JSON field names (goray list actors --json shows them); key!=value excludes.")
 	if fs != nil {

@@ -203,3 +203,17 @@ func (w *notifyWriter) String() string {
 	defer w.mu.Unlock()
 	return w.buf.String()
 }
+
+// `goray list demands` shows what waits for resources, one row per node
+// and shape, from the state API's /demands list.
+func TestListDemands(t *testing.T) {
+	src := stateServer(t)
+	src.PutNode(state.NodeState{ID: "n-gpu", Name: "gpu-box", State: state.NodeAlive, PendingDemands: []state.ResourceDemand{
+		{Shape: map[string]float64{"CPU": 1, "GPU": 1}, Count: 3}}})
+	out, stderr, code := runCmd(t, runList, "demands")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || !strings.HasPrefix(lines[0], "SHAPE") || len(lines) != 2 ||
+		!strings.Contains(lines[1], "CPU=1,GPU=1") || !strings.Contains(lines[1], " 3 ") || !strings.Contains(lines[1], "gpu-box") {
+		t.Fatalf("goray list demands: exit %d\n%s%s", code, out, stderr)
+	}
+}
