@@ -47,8 +47,8 @@
 // object's read-only mapping is made up front and its page tables filled in behind the
 // writer, on another goroutine, so its first Get does not wait for that. Allocating
 // fresh tmpfs pages still costs about as much as the copy, which is why a node that has
-// freed memory of about the right size receives an object markedly faster (see
-// docs/benchmarks-runtime-cluster.md).
+// freed memory of about the right size, or a warm reserve block (below), receives an
+// object markedly faster (see docs/benchmarks-runtime-cluster.md).
 //
 // # Reusing memory
 //
@@ -58,13 +58,32 @@
 // and more) in a pool of files with their mappings, up to a quarter of the limit, and writes
 // the next object of about the same size (at most a quarter smaller) straight into one: no
 // mmap, no page fault, no rename on the put path. Restores from disk reuse it the same way.
-// Pooled memory counts against the limit and is released first when objects need the room.
+// Pooled memory counts against the limit and is released, right after the warm reserve
+// (below), when objects need the room.
 //
 // Memory is recycled only when no one can still read it: no Object from Get is outstanding
 // and the object's Path was never asked for (another process may have mapped the file),
 // unless the runtime has since said, with ReleaseShared, that those processes are done.
 // Everything else is unlinked, which keeps existing mappings valid. Create therefore hands
 // out memory with unspecified contents, as Plasma does: the writer must fill all of it.
+//
+// # The warm reserve
+//
+// Recycled memory only exists where objects were freed, and the memory of an object that a
+// worker or driver mapped by its path is never recycled. So the store also keeps a warm
+// reserve (Config.WarmReserve; default min(256 MiB, Limit/4), 0 disables): files allocated
+// (fallocate) and mapped pre-faulted, writable and read-only, by one goroutine while no
+// object is being created, as Plasma preallocates its arena. A block cannot be split (an
+// object is a whole file), so the reserve holds blocks of the size classes (steps of 1/128
+// of a power of two) of the last few large objects (1 MiB and more) the pool could not
+// serve (older classes' blocks make way when a new one needs the room); Create,
+// CreateIngest, Put and restores of such an object take a fitting block (truncated to the
+// object), after the pool. A store that never saw a large object holds no
+// reserve, so idle daemons pre-fault nothing. The reserve counts against the limit but
+// never makes an object fail or spill that would have fitted without it: it is filled only
+// below the spill threshold and while the file system has room for all the limit still
+// allows, and it is released before the pool when objects need the memory. WaitWarm waits
+// until it is filled; SetWarmReserve changes its bound at run time.
 //
 // # Memory limit and spilling
 //
