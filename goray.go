@@ -122,6 +122,11 @@ func Init(ctx context.Context, cfg Config) (*Runtime, error) {
 			SpillDir:          cfg.SpillDir,
 			WorkerCommand:     cfg.WorkerCommand,
 			MaxWorkers:        cfg.MaxWorkers,
+			// The warm reserve speeds up objects arriving from peers; an
+			// embedded node has none, and refilling it in this process
+			// competed with the driver (a 100 MiB Get loop ran at 5.2–6.5
+			// GB/s with it, 7.4–8.5 without, in interleaved runs).
+			WarmReserve: -1,
 		}
 		node, err := grt.NewNode(ncfg, log)
 		if err != nil {
