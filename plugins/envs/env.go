@@ -205,6 +205,7 @@ type EnvError struct {
 	Err    error
 }
 
+// Error names the env (and the plugin, when one served it) and the cause.
 func (e *EnvError) Error() string {
 	if e.Plugin != "" {
 		return fmt.Sprintf("env %s (plugin %s): %v", e.ID, e.Plugin, e.Err)
@@ -212,4 +213,5 @@ func (e *EnvError) Error() string {
 	return fmt.Sprintf("env %s: %v", e.ID, e.Err)
 }
 
+// Unwrap gives the cause, so errors.Is matches the sentinel errors.
 func (e *EnvError) Unwrap() error { return e.Err }
