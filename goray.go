@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	grt "github.com/goray/goray/runtime"
 	"github.com/goray/goray/runtime/agent/resolve"
@@ -45,6 +46,14 @@ type Config struct {
 	// MaxWorkers caps the worker processes of the embedded node (0: derived
 	// from NumCPUs plus actors).
 	MaxWorkers int
+	// PendingWarning is how long work submitted through the embedded node
+	// waits for resources before the driver is warned that it cannot be
+	// scheduled right now (Ray's "The following resource request cannot be
+	// scheduled"), once per resource shape. 0 → 10 s
+	// (runtime.DefaultPendingWarning); negative → never warn. In a cluster
+	// the node whose queue the work waits in times the warning and sends
+	// it to this node, which passes it on unless it is negative here.
+	PendingWarning time.Duration
 }
 
 // Runtime is a connection to a goray node: the embedded one Init started, a
@@ -122,6 +131,7 @@ func Init(ctx context.Context, cfg Config) (*Runtime, error) {
 			SpillDir:          cfg.SpillDir,
 			WorkerCommand:     cfg.WorkerCommand,
 			MaxWorkers:        cfg.MaxWorkers,
+			PendingWarning:    cfg.PendingWarning,
 			// The warm reserve speeds up objects arriving from peers; an
 			// embedded node has none, and refilling it in this process
 			// competed with the driver (a 100 MiB Get loop ran at 5.2–6.5

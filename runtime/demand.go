@@ -20,6 +20,11 @@ import (
 // The node has no scheduler goroutine, so the warning check runs on a
 // timer chain (time.AfterFunc, rescheduled by itself) that stops with the
 // node: nothing to wait for in Stop, nothing on the submission hot path.
+//
+// Work forwarded here waits in this node's queues, but its submitter is a
+// driver of the owner node: the warning goes back there through the
+// cluster hooks (WarningRelay) and the owner delivers it (DeliverWarning)
+// with the same once-per-shape rule.
 
 // DefaultPendingWarning is how long work waits for resources before its
 // submitter is warned (NodeConfig.PendingWarning).
@@ -184,21 +189,78 @@ func (n *Node) warnPendingLocked(s *session, it task.PendingItem) {
 		"`goray status` lists the pending demands. It has not been dropped and runs once resources free up.",
 		shape, it.Reason, it.Waited.Round(time.Millisecond))
 	n.log.Warn("work waits for resources", "request", it.Reason, "shape", shape, "waited", it.Waited)
-	if s == nil || s.closed || s.forwarded {
-		// A forwarded task's owner is on another node; the node log is
-		// all there is here.
+	if s == nil || s.closed || !n.firstWarningLocked(s, shape) {
 		return
 	}
+	if !s.forwarded {
+		s.send(&msg{t: mWarning, str: text})
+		return
+	}
+	// A forwarded task's submitter is a driver of its owner node: the
+	// warning goes back there, if the cluster hooks can carry it.
+	relay, ok := n.hooks.(WarningRelay)
+	if !ok || s.origin == nil {
+		return
+	}
+	o := *s.origin
+	text = strings.Replace(text, "right now: ", "right now on node "+n.id+": ", 1)
+	go relay.RelayWarning(o.node, o.task, shape, text)
+}
+
+// firstWarningLocked records that session s is warned about shape and
+// reports whether it is the first time.
+func (n *Node) firstWarningLocked(s *session, shape string) bool {
 	w := n.demand.warned[s]
 	if w == nil {
 		w = map[string]bool{}
 		n.demand.warned[s] = w
 	}
 	if w[shape] {
-		return
+		return false
 	}
 	w[shape] = true
+	return true
+}
+
+// taskOrigin is where a forwarded task came from: its owner node and its
+// ID there (for an actor creation, the actor's ID).
+type taskOrigin struct {
+	node string
+	task TaskID
+}
+
+// WarningRelay is implemented by cluster hooks that carry a pending-work
+// warning from the node whose queue a forwarded task waits in back to the
+// task's owner node, which delivers it with DeliverWarning. It is called
+// on its own goroutine and may block.
+type WarningRelay interface {
+	RelayWarning(node string, task TaskID, shape, text string)
+}
+
+// DeliverWarning passes a warning a peer relayed about task (a task or an
+// actor creation this node forwarded) to the session that submitted it,
+// once per session and resource shape, as for work waiting here. It
+// reports whether the warning was sent: not when the submitter is gone,
+// this node has warnings off (PendingWarning < 0), or the session was
+// already warned about shape.
+func (n *Node) DeliverWarning(task TaskID, shape, text string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stopped || n.demand == nil {
+		return false
+	}
+	var s *session
+	if t := n.tasks[task]; t != nil {
+		s = t.owner
+	} else if a := n.actors[task]; a != nil {
+		s = a.owner
+	}
+	if s == nil || s.closed || s.forwarded || !n.firstWarningLocked(s, shape) {
+		return false
+	}
+	n.log.Info("a peer warns that forwarded work waits for resources", "task", task, "shape", shape)
 	s.send(&msg{t: mWarning, str: text})
+	return true
 }
 
 // PendingDemand returns what waits for resources on this node, grouped by

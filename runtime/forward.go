@@ -221,6 +221,9 @@ func (n *Node) runForwarded(owner string, spec *TaskSpec, bin string, done func(
 	s := n.newSessionLocked()
 	s.bin = bin
 	s.forwarded = true
+	if owner != "" {
+		s.origin = &taskOrigin{node: owner, task: spec.ID} // demand.go: its warnings go back there
+	}
 	for i, id := range argIDs {
 		n.putLocked(s, id, nil, true, argSizes[i], nil)
 	}

@@ -477,6 +477,9 @@ type session struct {
 	// forwarded: the session of one task forwarded by a peer; its task
 	// runs here, never forwarded again.
 	forwarded bool
+	// origin: a forwarded session's owner node and task, where its
+	// pending warning goes (demand.go); nil when the owner is unknown.
+	origin *taskOrigin
 	// sink receives the session's messages instead of a connection (a
 	// forwarded task's results), called with n.mu held.
 	sink func(*msg)

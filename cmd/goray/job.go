@@ -200,16 +200,21 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch verb {
 	case "list":
-		list, err := c.List(ctx)
+		list, warnings, err := c.ListWithWarnings(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "goray: %v\n", err)
 			return 1
+		}
+		// A peer that did not answer leaves a partial list: say so, on
+		// stderr so that --json output stays parseable.
+		for _, w := range warnings {
+			fmt.Fprintf(stderr, "goray: warning: %s\n", w)
 		}
 		if *asJSON {
 			return printJSON(stdout, list)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "JOB ID\tNAME\tSTATUS\tSTART\tDURATION\tMESSAGE")
+		fmt.Fprintln(tw, "JOB ID\tNAME\tNODE\tSTATUS\tSTART\tDURATION\tMESSAGE")
 		for _, j := range list {
 			start, dur := "-", "-"
 			if j.StartTime != nil {
@@ -220,7 +225,11 @@ func runJob(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				}
 				dur = end.Sub(*j.StartTime).Round(time.Second / 10).String()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.State, start, dur, j.Message)
+			node := j.NodeID
+			if node == "" {
+				node = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, node, j.State, start, dur, j.Message)
 		}
 		_ = tw.Flush()
 	case "status":

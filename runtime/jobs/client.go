@@ -183,11 +183,27 @@ func (c *Client) Get(ctx context.Context, id string, wait bool) (Info, error) {
 	return info, err
 }
 
-// List returns all jobs.
+// List returns the cluster's jobs, oldest submission first: a daemon
+// lists its peers' jobs too (each Info's NodeID names the node that runs
+// it). Peers left out are dropped silently; ListWithWarnings says which.
 func (c *Client) List(ctx context.Context) ([]Info, error) {
-	var out []Info
-	err := c.do(ctx, http.MethodGet, "/api/jobs/", nil, &out)
+	out, _, err := c.ListWithWarnings(ctx)
 	return out, err
+}
+
+// ListWithWarnings is List, plus one warning per peer whose jobs the
+// daemon had to leave out (it did not answer in time).
+func (c *Client) ListWithWarnings(ctx context.Context) ([]Info, []string, error) {
+	resp, err := c.send(ctx, http.MethodGet, "/api/jobs/", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	var out []Info
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, nil, fmt.Errorf("job list from %s: %w", c.Base, err)
+	}
+	return out, resp.Header.Values(ListWarningHeader), nil
 }
 
 // Stop stops a job and returns its final record.

@@ -28,6 +28,12 @@ type SubmitRequest struct {
 	DriverBinary string `json:"driver_binary,omitempty"`
 }
 
+// ListWarningHeader is the response header of GET /api/jobs/ that names,
+// one value each, the peers whose jobs a daemon left out of the cluster's
+// list (they did not answer in time). The body stays the plain list, so
+// older clients read it unchanged.
+const ListWarningHeader = "X-Goray-Job-List-Warning"
+
 // APIError is the body of every error response.
 type APIError struct {
 	Error string `json:"error"`

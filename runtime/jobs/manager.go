@@ -72,6 +72,10 @@ type Info struct {
 	OutputDir  string     `json:"output_dir,omitempty"`
 	Progress   *Progress  `json:"progress,omitempty"`
 	Resources  Resources  `json:"resources"`
+	// NodeID is the node whose daemon runs the job. A daemon fills it in
+	// when it lists the cluster's jobs (each daemon keeps only its own);
+	// "" in a single daemon's own records.
+	NodeID string `json:"node_id,omitempty"`
 }
 
 // Env variables a driver process receives.

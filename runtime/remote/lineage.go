@@ -150,14 +150,9 @@ func (e *Engine) FetchObjectFrom(ctx context.Context, node string, id grt.Object
 		done(f, ei)
 	}
 	e.mu.Lock()
-	e.objWait[rid] = &objFetch{id: id, remaining: 1, done: finish}
+	e.objWait[rid] = &objFetch{id: id, remaining: 1, done: finish, peer: node, last: time.Now(), size: -1}
 	e.mu.Unlock()
-	time.AfterFunc(fetchTimeout, func() {
-		if f := e.takeFetch(rid); f != nil {
-			e.dropRecv(rid)
-			f.done(nil, lostObject(id, "node "+node+" did not answer within "+fetchTimeout.String()))
-		}
-	})
+	e.watchFetch(rid) // objects.go: an inactivity limit, not a bound on the transfer
 	go func() {
 		err := e.tr.Send(context.WithoutCancel(ctx), node, cluster.Frame{Kind: kindObjGet, ID: rid, Last: true, Payload: id[:]})
 		if err != nil {

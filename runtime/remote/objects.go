@@ -38,6 +38,25 @@ type objFetch struct {
 	remaining int    // peers that have not answered
 	source    string // the peer whose copy is being received ("" until one starts)
 	done      func(*grt.Fetched, *grt.ErrorInfo)
+
+	// For the inactivity limit (watchFetch): peer is the one node asked
+	// ("" when all were), last when the fetch last made progress, size
+	// the announced size and received the bytes written so far.
+	peer           string
+	last           time.Time
+	size, received int64
+}
+
+// stalled says why a fetch that made no progress for limit fails.
+func (f *objFetch) stalled(limit time.Duration) string {
+	switch {
+	case f.source != "":
+		return fmt.Sprintf("object %s: no data from node %s for %v after %d of %d bytes", f.id, f.source, limit, f.received, f.size)
+	case f.peer != "":
+		return fmt.Sprintf("object %s: node %s did not answer within %v", f.id, f.peer, limit)
+	default:
+		return fmt.Sprintf("object %s: no peer answered within %v", f.id, limit)
+	}
 }
 
 // objRecv is an object arriving in chunks, written straight into its
@@ -61,8 +80,59 @@ func (r *objRecv) abort() {
 	}
 }
 
-// fetchTimeout bounds a fetch whose peers do not all answer (one died).
+// fetchTimeout is the default inactivity limit of a fetch: it fails when
+// its peers do not all answer (one died) or its source stops sending for
+// this long. It is not a bound on the whole transfer, which for a large
+// object on a slow link may take much longer as long as chunks keep coming.
 const fetchTimeout = 2 * time.Minute
+
+// fetchIdleLimit is the engine's inactivity limit for fetches.
+func (e *Engine) fetchIdleLimit() time.Duration {
+	if e.fetchIdle > 0 {
+		return e.fetchIdle
+	}
+	return fetchTimeout
+}
+
+// watchFetch fails fetch rid once it has made no progress (no answer, no
+// size frame, no chunk) for the inactivity limit. The timer is not reset
+// per chunk: each firing looks at when the fetch last moved and, if that
+// was recent, sleeps until the limit would pass since then, so a steady
+// transfer costs one timer per limit, not one per chunk.
+func (e *Engine) watchFetch(rid uint64) {
+	limit := e.fetchIdleLimit()
+	var check func()
+	check = func() {
+		e.mu.Lock()
+		f := e.objWait[rid]
+		if f == nil {
+			e.mu.Unlock()
+			return
+		}
+		if idle := time.Since(f.last); idle < limit {
+			e.mu.Unlock()
+			time.AfterFunc(limit-idle, check)
+			return
+		}
+		delete(e.objWait, rid)
+		why := f.stalled(limit)
+		e.mu.Unlock()
+		e.dropRecv(rid)
+		e.log.Warn("object fetch stalled", "object", f.id, "source", f.source, "received", f.received, "size", f.size)
+		f.done(nil, lostObject(f.id, why))
+	}
+	time.AfterFunc(limit, check)
+}
+
+// fetchProgress records that fetch rid's source sent n more bytes.
+func (e *Engine) fetchProgress(rid uint64, from string, n int64) {
+	e.mu.Lock()
+	if f := e.objWait[rid]; f != nil && f.source == from {
+		f.last = time.Now()
+		f.received += n
+	}
+	e.mu.Unlock()
+}
 
 // subscribeObjects takes object chunks with their payload unread where
 // the transport can (cluster.StreamSubscriber), else as frames.
@@ -87,14 +157,9 @@ func (e *Engine) FetchObject(ctx context.Context, id grt.ObjectID, done func(*gr
 	}
 	rid := e.nextID.Add(1)
 	e.mu.Lock()
-	e.objWait[rid] = &objFetch{id: id, remaining: len(peers), done: done}
+	e.objWait[rid] = &objFetch{id: id, remaining: len(peers), done: done, last: time.Now(), size: -1}
 	e.mu.Unlock()
-	time.AfterFunc(fetchTimeout, func() {
-		if f := e.takeFetch(rid); f != nil {
-			e.dropRecv(rid)
-			f.done(nil, lostObject(id, "no peer answered within "+fetchTimeout.String()))
-		}
-	})
+	e.watchFetch(rid)
 	for _, p := range peers {
 		go func() {
 			err := e.tr.Send(context.WithoutCancel(ctx), p, cluster.Frame{Kind: kindObjGet, ID: rid, Last: true, Payload: id[:]})
@@ -207,6 +272,8 @@ func (e *Engine) onObjChunk(_ context.Context, fr cluster.Frame, body *cluster.B
 			return
 		}
 		w.source = fr.From
+		w.size = int64(size)
+		w.last = time.Now()
 		id := w.id
 		e.mu.Unlock()
 		r := &objRecv{}
@@ -236,6 +303,7 @@ func (e *Engine) onObjChunk(_ context.Context, fr cluster.Frame, body *cluster.B
 	if r == nil {
 		return
 	}
+	n := body.Len()
 	r.mu.Lock()
 	if r.err == nil && !r.aborted {
 		if body.Len() > r.f.Remaining() {
@@ -245,6 +313,7 @@ func (e *Engine) onObjChunk(_ context.Context, fr cluster.Frame, body *cluster.B
 		}
 	}
 	r.mu.Unlock()
+	e.fetchProgress(fr.ID, fr.From, n)
 	if fr.Last {
 		if r.err == nil && r.f.Remaining() != 0 {
 			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object shorter than announced"}

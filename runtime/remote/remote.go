@@ -76,6 +76,7 @@ type Engine struct {
 	// unreachableFor passes.
 	unreachable map[string]time.Time
 	objWait     map[uint64]*objFetch
+	fetchIdle   time.Duration // objects.go: fetch inactivity limit (0: fetchTimeout); set before Start
 	objRecv     map[chunkKey]*objRecv
 	locate      *cluster.Caller
 	reserve     *cluster.Caller
@@ -147,6 +148,7 @@ func (e *Engine) Start() {
 	e.startDrain()
 	e.startLineage()
 	e.startBorrow()
+	e.startWarnings() // warning.go
 	events, cancel := e.mem.Subscribe()
 	e.cancels = append(e.cancels, cancel)
 	e.wg.Add(1)

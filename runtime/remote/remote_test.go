@@ -74,22 +74,28 @@ func newPair(tb testing.TB) *pair {
 
 // newPairSeeing builds newPair's layout, except that A believes B has
 // bCPUs CPUs (a lagging broadcast can make it believe more than B has),
-// and the pair's context ends after limit.
-func newPairSeeing(tb testing.TB, bCPUs float64, limit time.Duration) *pair {
+// and the pair's context ends after limit. Each of opts may change A's and
+// B's configs before they start.
+func newPairSeeing(tb testing.TB, bCPUs float64, limit time.Duration, opts ...func(a *goray.Config, b *grt.NodeConfig)) *pair {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	rt, err := goray.Init(ctx, goray.Config{NumCPUs: 1})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	a := rt.Node()
+	aCfg := goray.Config{NumCPUs: 1}
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	bDir := tb.TempDir()
-	b, err := grt.NewNode(grt.NodeConfig{NumCPUs: 2, PrestartWorkers: -1, BinaryCacheDir: filepath.Join(bDir, "bin"),
-		WorkerCommand: []string{"/bin/sh", "-c", `exec "$0"`, exe}}, nil)
+	bCfg := grt.NodeConfig{NumCPUs: 2, PrestartWorkers: -1, BinaryCacheDir: filepath.Join(bDir, "bin"),
+		WorkerCommand: []string{"/bin/sh", "-c", `exec "$0"`, exe}}
+	for _, o := range opts {
+		o(&aCfg, &bCfg)
+	}
+	rt, err := goray.Init(ctx, aCfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a := rt.Node()
+	b, err := grt.NewNode(bCfg, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

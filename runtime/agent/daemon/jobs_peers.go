@@ -21,13 +21,18 @@ const jobForwardedHeader = "X-Goray-Job-Forwarded"
 const jobPeerTimeout = 3 * time.Second
 
 // peerJobs lets any daemon of the cluster answer for any job. Each daemon
-// keeps only the jobs submitted to it, and job IDs are random, so a
+// keeps only the jobs submitted to it, so the job list gathers every live
+// daemon's jobs (listClusterJobs, jobs_list.go). Job IDs are random, so a
 // request for a job this daemon does not know (status, logs, stop,
 // delete) asks every live peer at once whether it has the job and is
 // passed to the one that does; if none has it, this daemon answers "not
 // found" itself.
 func (d *Daemon) peerJobs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/api/jobs/" && r.Header.Get(jobForwardedHeader) == "" && d.jobs != nil {
+			d.listClusterJobs(w, r)
+			return
+		}
 		id := jobIDOf(r.URL.Path)
 		if id == "" || r.Header.Get(jobForwardedHeader) != "" || d.jobs == nil {
 			next.ServeHTTP(w, r)
