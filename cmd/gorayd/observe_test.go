@@ -315,9 +315,15 @@ func TestObservabilityOnTwoNodeCluster(t *testing.T) {
 		if js := getJSON[state.ListResponse[state.JobState]](t, ctx, c, 0, "/api/v0/jobs?status=RUNNING"); js.Total != 0 {
 			t.Errorf("jobs?status=RUNNING: %+v", js)
 		}
-		// Each daemon lists its own jobs.
-		if js := getJSON[state.ListResponse[state.JobState]](t, ctx, c, 1, "/api/v0/jobs"); js.Total != 0 {
-			t.Errorf("node1 lists %d jobs, want its own (none)", js.Total)
+		// The list is the cluster's (as `ray list jobs`): node1 shows
+		// node0's job, marked with node0, once it has fetched its peers.
+		var on1 state.ListResponse[state.JobState]
+		testutil.WaitFor(t, 15*time.Second, func() bool {
+			on1 = getJSON[state.ListResponse[state.JobState]](t, ctx, c, 1, "/api/v0/jobs")
+			return on1.Total == 1
+		}, "node0's job listed by node1")
+		if on1.Items[0].ID != info.ID || on1.Items[0].NodeID != c.NodeID(0) {
+			t.Errorf("node1 lists %+v, want job %s on node0 %s", on1.Items[0], info.ID, c.NodeID(0))
 		}
 		code, body := httpGet(t, ctx, c, 0, "/api/v0/logs?job="+info.ID, testToken)
 		if code != http.StatusOK || body != logs(t, jc, info.ID) || !strings.Contains(body, fmt.Sprintf("iteration %d: timesteps_total=%d", iters, steps)) {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -54,8 +56,11 @@ type observer struct {
 
 	mu    sync.Mutex
 	peers map[string]state.NodeState // peers' own records (host stats)
-	runs  map[string]*jobRun         // training results followed, by job
-	store struct{ spilled, restored int64 }
+	// peerJobs: the jobs each live peer runs itself, for the state API's
+	// cluster-wide job list (clusterJobs).
+	peerJobs map[string][]jobs.Info
+	runs     map[string]*jobRun // training results followed, by job
+	store    struct{ spilled, restored int64 }
 	// workerLogs: bytes of each worker log file already published.
 	workerLogs map[string]int64
 	// transfers: the remote engine's counts at the last refresh.
@@ -83,7 +88,7 @@ func newObserver(d *Daemon, eng *engine, nodeID string) *observer {
 		src: d.src, met: metrics.New(nodeID), host: state.NewHostSampler(),
 		hc:   &http.Client{Timeout: peerTimeout},
 		self: nodeID, started: time.Now(),
-		peers: map[string]state.NodeState{}, runs: map[string]*jobRun{}, workerLogs: map[string]int64{},
+		peers: map[string]state.NodeState{}, peerJobs: map[string][]jobs.Info{}, runs: map[string]*jobRun{}, workerLogs: map[string]int64{},
 	}
 }
 
@@ -111,7 +116,7 @@ func (o *observer) mount(a *agent.Agent) {
 func (o *observer) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	o.cancel = cancel
-	o.wg.Go(func() { _ = o.src.SyncJobs(ctx, o.d.jobs, jobsInterval) })
+	o.wg.Go(func() { _ = o.src.SyncJobs(ctx, clusterJobs{o}, jobsInterval) })
 	o.wg.Go(func() { _ = o.src.SyncNodes(ctx, o.nodes, nodesInterval) })
 	o.wg.Go(func() { o.every(ctx, resultsInterval, o.refresh) })
 	o.wg.Go(func() { o.every(ctx, peersInterval, o.fetchPeers) })
@@ -208,6 +213,24 @@ func (o *observer) fetchPeers(ctx context.Context) {
 			o.peers[v.ID] = n
 			o.mu.Unlock()
 		})
+		wg.Go(func() {
+			auth := ""
+			if tok := o.d.cfg.HTTP.Token; tok != "" {
+				auth = "Bearer " + tok
+			}
+			list, err := fetchPeerJobs(ctx, v.HTTPAddr, auth)
+			if err != nil {
+				// The last list stays until the peer answers or leaves.
+				o.log.Debug("peer's jobs", "node", v.Name, "err", err)
+				return
+			}
+			for i := range list {
+				list[i].NodeID = v.ID
+			}
+			o.mu.Lock()
+			o.peerJobs[v.ID] = list
+			o.mu.Unlock()
+		})
 	}
 	wg.Wait()
 	o.mu.Lock()
@@ -216,7 +239,43 @@ func (o *observer) fetchPeers(ctx context.Context) {
 			delete(o.peers, id)
 		}
 	}
+	for id := range o.peerJobs {
+		if !live[id] {
+			delete(o.peerJobs, id)
+		}
+	}
 	o.mu.Unlock()
+}
+
+// clusterJobs is the job table of the state API (`goray list jobs`, the
+// dashboard): this daemon's jobs and those of its live peers, as `ray list
+// jobs` shows the cluster's. Peers' lists are as fresh as the last
+// fetchPeers (peersInterval); logs are served for this daemon's jobs.
+type clusterJobs struct{ o *observer }
+
+// List returns every live node's jobs, oldest submission first.
+func (c clusterJobs) List() []jobs.Info {
+	all := c.o.d.jobs.List()
+	for i := range all {
+		all[i].NodeID = c.o.self
+	}
+	c.o.mu.Lock()
+	for _, js := range c.o.peerJobs {
+		all = append(all, js...)
+	}
+	c.o.mu.Unlock()
+	sort.SliceStable(all, func(a, b int) bool {
+		if !all[a].SubmitTime.Equal(all[b].SubmitTime) {
+			return all[a].SubmitTime.Before(all[b].SubmitTime)
+		}
+		return all[a].ID < all[b].ID
+	})
+	return all
+}
+
+// Logs copies a job's driver log from this daemon's job manager.
+func (c clusterJobs) Logs(ctx context.Context, id string, off int64, follow bool, w io.Writer) (int64, error) {
+	return c.o.d.jobs.Logs(ctx, id, off, follow, w)
 }
 
 func (o *observer) fetchPeer(ctx context.Context, addr, id string) (state.NodeState, error) {
