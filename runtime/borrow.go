@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"slices"
 
 	"github.com/goray/goray/runtime/codec"
@@ -34,13 +35,16 @@ import (
 // GobEncode writes), only in gob-encoded values, so numeric payloads are
 // never scanned.
 //
-// Limits: refs nested in a large result that stays on the executing node
-// (lineage.go) are counted there, inside that object, but not borrowed by
-// the owner when it pulls the bytes; a copy a node keeps for its owner
-// (heldFor) is never borrowed, since the owner's free is what drops it;
-// and an in-flight hold whose message the receiver never processed (the
-// send failed, the receiver was draining or stopping) goes only when the
-// receiver leaves the cluster.
+// Refs nested in a large result that stays on the executing node
+// (lineage.go) are counted there, inside that object, and held in flight
+// when the owner pulls the bytes, which it counts and borrows in turn (see
+// holdServedRefs below).
+//
+// Limits: a copy a node keeps for its owner (heldFor) is never borrowed,
+// since the owner's free is what drops it; and an in-flight hold whose
+// message the receiver never processed (the send failed, the receiver was
+// draining or stopping, a pulled object's transfer broke off) goes only
+// when the receiver leaves the cluster.
 
 // BorrowHooks is implemented by cluster hooks that carry the borrower
 // protocol. Borrow and Unborrow must not block, and frames to one node
@@ -388,4 +392,73 @@ func (n *Node) containResultRefsLocked(t *taskEntry, ok bool, refs [][]ObjectID)
 		}
 		n.borrowLocked(ids)
 	}
+}
+
+// Refs nested in a pulled object. A large result of a forwarded task stays
+// on the node that ran it (lineage.go), which counts the refs nested in it
+// inside that object and keeps it for the owner; when the owner pulls the
+// bytes, it must count those refs too (inside its own copy) and register
+// as their borrower, or the executing node could free a nested object once
+// the owner frees its copy there, while the owner (or a task it passes the
+// result to) still holds the ref. The serving node holds the nested refs
+// in flight for the owner (holdServedRefs) exactly as for a result that
+// travels back inline, and the owner releases them once it registered
+// (pulledRefsLocked), so some node the owners know of counts each ref at
+// every moment.
+
+// holdServedRefs holds, for peer, the refs nested in data, the bytes of
+// object id about to be sent to it, if this node keeps id for peer (peer
+// owns it and is pulling its located result). Other fetches of a copy
+// count nothing on arrival, so nothing is held for them.
+func (n *Node) holdServedRefs(peer string, id ObjectID, data []byte) {
+	if n.borrowHooks() == nil || len(data) == 0 || codec.Kind(data[0]) != codec.KindGob {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stopped || !n.refs.Holds(id, heldFor(peer)) {
+		return
+	}
+	n.holdInFlightLocked(peer, scanRefs(data))
+}
+
+// fetchedRefs returns the refs nested in object id, just pulled into f
+// (sealed into the store when stored), when its source may hold them in
+// flight for this node. It runs without n.mu: a stored object is mapped.
+func (n *Node) fetchedRefs(id ObjectID, f *Fetched, stored bool) []ObjectID {
+	if n.borrowHooks() == nil || f == nil || f.From == "" {
+		return nil
+	}
+	if !stored {
+		return scanRefs(f.Buf)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeWriteTimeout)
+	defer cancel()
+	obj, err := n.store.Get(ctx, id)
+	if err != nil {
+		// The source's in-flight holds then go only when this node
+		// leaves; the object itself is readable or fails on its own.
+		n.log.Warn("cannot scan a pulled object for nested refs", "object", id, "err", err)
+		return nil
+	}
+	defer obj.Release()
+	return scanRefs(obj.Bytes())
+}
+
+// pulledRefsLocked takes the refs nested in pulled object id, which from
+// holds in flight for this node: kept, they are counted inside id and
+// borrowed from their owners before from's holds go; otherwise (the pull
+// was no longer wanted) from's holds go at once.
+func (n *Node) pulledRefsLocked(from string, id ObjectID, nested []ObjectID, keep bool) {
+	if len(nested) == 0 || from == "" {
+		return
+	}
+	if !keep || n.stopped {
+		n.sendUnborrowLocked(map[string][]ObjectID{from: nested}, true)
+		return
+	}
+	for _, c := range nested {
+		n.refs.AddContained(id, c)
+	}
+	n.receivedRefsLocked(from, nested)
 }

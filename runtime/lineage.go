@@ -32,7 +32,9 @@ import (
 // finds no copy), the task runs again (MaxRetries counts these runs, as
 // in Ray); its freed arguments are rebuilt first, recursively, and its
 // lost ones are pulled or rebuilt as they are resolved. Without lineage or
-// retries the object fails with ErrKindObjectLost.
+// retries the object fails with ErrKindObjectLost. A peer whose fetch
+// finds no copy asks the owner (AwaitObject), which may not have heard of
+// the death yet: the owner then gets the object back as its own Get would.
 //
 // Memory: lineage is bounded by lineageBudget bytes of retained specs
 // (their inline arguments and a fixed cost per spec); past it the oldest
@@ -498,12 +500,19 @@ func (n *Node) pullLocked(id ObjectID, o *object, lo *linObject) {
 				stored = true
 			}
 		}
+		var nested []ObjectID
+		if e == nil {
+			nested = n.fetchedRefs(id, f, stored) // borrow.go
+		}
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		lo.pulling = false
 		if n.objects[id] != o || !n.locatedLocked(id, o) {
 			if stored {
 				_ = n.store.Delete(id)
+			}
+			if e == nil {
+				n.pulledRefsLocked(f.From, id, nested, false)
 			}
 			return
 		}
@@ -522,6 +531,7 @@ func (n *Node) pullLocked(id ObjectID, o *object, lo *linObject) {
 		} else {
 			o.data, o.size = f.Buf, f.Size()
 		}
+		n.pulledRefsLocked(f.From, id, nested, true)
 		n.readyLocked(id, o)
 	})
 }
@@ -697,4 +707,30 @@ func DecodeForwardResults(b []byte) ([]ForwardResult, *ErrorInfo, error) {
 		return nil, nil, d.err
 	}
 	return out, nil, nil
+}
+
+// AwaitObject makes object id, which this node owns and a peer found no
+// copy of, available here, as a Get would: a located object is pulled from
+// a node that keeps it or rebuilt from its lineage (the peer may have
+// asked before this node learned that the node keeping it died), and an
+// object still being computed is waited for. It returns once the object is
+// here, or with why it could not be (e), or when ctx ends. known is false
+// when this node has no entry for id it could make available (not its
+// own, freed, or itself being fetched from peers), so that nodes never
+// wait on each other in a circle.
+func (n *Node) AwaitObject(ctx context.Context, id ObjectID) (known bool, e *ErrorInfo) {
+	n.mu.Lock()
+	o := n.objects[id]
+	known = !n.stopped && o != nil && OwnerPrefix(id) == n.prefix &&
+		(o.ready || o.task != nil || n.locatedLocked(id, o))
+	n.mu.Unlock()
+	if !known {
+		return false, nil
+	}
+	vals, err := n.local.Get(ctx, []ObjectID{id})
+	if err != nil {
+		return true, lostInfo(id, "its owner could not get it again: "+err.Error())
+	}
+	defer vals[0].Release()
+	return true, vals[0].Err
 }

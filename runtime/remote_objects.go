@@ -40,7 +40,11 @@ type Fetched struct {
 	// Buf is the object's memory when it is one: always for a small
 	// object, for a large one only from FetchBuffer. FetchDest's large
 	// destinations are files, filled with Write or ReadFrom.
-	Buf  []byte
+	Buf []byte
+	// From is the peer whose copy filled it ("" when unknown): the refs
+	// nested in it that the peer holds in flight for this node are
+	// released to it (borrow.go).
+	From string
 	w    *objectstore.Writer
 	in   *objectstore.Ingest
 	off  int64 // bytes written into Buf by Write and ReadFrom
@@ -228,6 +232,9 @@ func (n *Node) ServeObject(peer string, id ObjectID, done func(data []byte, rele
 			delete(n.sessions, s)
 			n.mu.Unlock()
 			if m.err != nil || m.str == "" {
+				if m.err == nil {
+					n.holdServedRefs(peer, id, m.data) // borrow.go
+				}
 				done(m.data, nil, m.err)
 				return
 			}
@@ -236,6 +243,7 @@ func (n *Node) ServeObject(peer string, id ObjectID, done func(data []byte, rele
 				done(nil, nil, lostInfo(id, err.Error()))
 				return
 			}
+			n.holdServedRefs(peer, id, obj.Bytes()) // borrow.go: until peer counted them
 			done(obj.Bytes(), obj.Release, nil)
 		}()
 	}

@@ -202,6 +202,9 @@ type trio struct {
 	a, b, c  *grt.Node
 	idA, idB string
 	idC      string
+	// rpcs are the nodes' transports, A's first: closing one cuts its
+	// node off without anyone being told it died.
+	rpcs []*cluster.RPC
 }
 
 func newTrio(t *testing.T) *trio {
@@ -270,7 +273,7 @@ func newTrio(t *testing.T) *trio {
 		cancel()
 	})
 	return &trio{ctx: goray.WithRuntime(ctx, rt), a: nodes[0], b: nodes[1], c: nodes[2],
-		idA: nodes[0].ID(), idB: nodes[1].ID(), idC: nodes[2].ID()}
+		idA: nodes[0].ID(), idB: nodes[1].ID(), idC: nodes[2].ID(), rpcs: rpcs}
 }
 
 // A third node borrows: an object B owns reaches A's driver nested in a

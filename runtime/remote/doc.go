@@ -129,14 +129,21 @@
 // and releases to one node go through one ordered outbox, so a release
 // never overtakes its registration.
 //
-// Not yet: passing a located argument to a
-// forwarded task by reference (the owner pulls it and inlines it), and
-// serving a third node a lost object before its owner learned of the
-// death (it gets ErrKindObjectLost; once the owner rebuilds the object,
-// the owner serves it), counting the refs nested in a large result that
-// stayed on the executing node when the owner pulls it (they are not
-// borrowed), and releasing an in-flight hold whose message never reached a
-// live receiver (it goes when the receiver leaves).
+// The same holds for the refs nested in a large result that stayed on the
+// executing node: when its owner pulls the bytes, the serving node holds
+// the nested refs in flight for it, and the owner counts them inside its
+// copy and borrows them before releasing that hold. A node whose fetch
+// finds no copy of an object asks the object's owner (rt.rebuild/v1,
+// rebuild.go), which may not have learned yet that the node keeping the
+// only copy died: the owner gets the object back as its own Get would
+// (pulling or rebuilding it from lineage), within the asker's inactivity
+// limit, and the asker then fetches the owner's copy.
+//
+// Not yet: passing a located argument to a forwarded task by reference
+// (the owner pulls it and inlines it), and releasing an in-flight hold
+// whose message never reached a live receiver (it goes when the receiver
+// leaves; this includes the hold for a pulled result whose transfer
+// failed).
 //
 // # Object transfer
 //

@@ -28,10 +28,14 @@ type lineageState struct {
 	gone map[[4]byte]string
 	// pulls are the FetchObjectFrom requests in flight: the node asked.
 	pulls map[uint64]string
+	// rebuild asks owners to make lost objects available (rebuild.go).
+	rebuild *cluster.Caller
 }
 
 func (e *Engine) startLineage() {
-	e.cancels = append(e.cancels, e.tr.Subscribe(kindFree, e.onFree))
+	e.lin.rebuild = cluster.NewCaller(e.tr, kindRebuild)
+	e.cancels = append(e.cancels, e.tr.Subscribe(kindFree, e.onFree),
+		e.lin.rebuild.Close, e.tr.Subscribe(kindRebuild, e.onRebuild))
 }
 
 // finish hands a forwarded task's outcome to whoever waits for it.
@@ -132,6 +136,12 @@ func (e *Engine) ownerGone(node string) {
 // object is known to be, and only if node does not have it (or died)
 // every live peer, as FetchObject does.
 func (e *Engine) FetchObjectFrom(ctx context.Context, node string, id grt.ObjectID, done func(*grt.Fetched, *grt.ErrorInfo)) {
+	e.fetchFrom(ctx, node, id, true, done)
+}
+
+// fetchFrom asks node for object id; fallback says whether every live
+// peer is asked when node does not have it.
+func (e *Engine) fetchFrom(ctx context.Context, node string, id grt.ObjectID, fallback bool, done func(*grt.Fetched, *grt.ErrorInfo)) {
 	rid := e.nextID.Add(1)
 	e.lin.mu.Lock()
 	if e.lin.pulls == nil {
@@ -143,7 +153,7 @@ func (e *Engine) FetchObjectFrom(ctx context.Context, node string, id grt.Object
 		e.lin.mu.Lock()
 		delete(e.lin.pulls, rid)
 		e.lin.mu.Unlock()
-		if ei != nil && ei.Kind == grt.ErrKindObjectLost {
+		if ei != nil && ei.Kind == grt.ErrKindObjectLost && fallback {
 			e.FetchObject(ctx, id, done)
 			return
 		}

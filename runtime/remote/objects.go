@@ -150,6 +150,7 @@ func (e *Engine) subscribeObjects() (cancel func()) {
 // bulk lane, from its store's mapping into our store's file), the others
 // say no.
 func (e *Engine) FetchObject(ctx context.Context, id grt.ObjectID, done func(*grt.Fetched, *grt.ErrorInfo)) {
+	done = e.askOwnerWhenLost(ctx, id, done) // rebuild.go: the owner may be rebuilding it
 	peers := e.livePeers()
 	if len(peers) == 0 {
 		go done(nil, lostObject(id, "no peer to fetch it from"))
@@ -335,6 +336,7 @@ func (e *Engine) objDone(rid uint64, r *objRecv) {
 	}
 	e.recvObjs.Add(1)
 	e.recvBytes.Add(r.f.Size())
+	r.f.From = f.source
 	f.done(r.f, nil)
 }
 
