@@ -424,11 +424,10 @@ func TestNameDirectoryPruneAndRecords(t *testing.T) {
 	}
 }
 
-// A named actor created through cluster hooks reserves its name first: a
-// second creation under the same name fails with ErrKindActorExists, the
-// name is free again once the actor is killed for good, and a reservation
-// that the directory refuses never creates the actor.
-func TestNodeReservesNamesThroughTheHooks(t *testing.T) {
+// startFakeClustered starts a 2-CPU node whose cluster is a fakeCluster,
+// and returns a context for the test's calls (30 s).
+func startFakeClustered(t *testing.T) (*Node, *fakeCluster, context.Context) {
+	t.Helper()
 	n, err := NewNode(NodeConfig{NumCPUs: 2, PrestartWorkers: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -436,11 +435,20 @@ func TestNodeReservesNamesThroughTheHooks(t *testing.T) {
 	fc := &fakeCluster{}
 	n.SetClusterHooks(fc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	return n, fc, ctx
+}
+
+// A named actor created through cluster hooks reserves its name first: a
+// second creation under the same name fails with ErrKindActorExists, the
+// name is free again once the actor is killed for good, and a reservation
+// that the directory refuses never creates the actor.
+func TestNodeReservesNamesThroughTheHooks(t *testing.T) {
+	n, fc, ctx := startFakeClustered(t)
 	c := n.LocalClient()
 	// Pinned here: the fake peer would otherwise take the actor.
 	here := Strategy{Kind: StrategyNodeAffinity, Node: n.ID()}
@@ -500,18 +508,7 @@ func TestNodeReservesNamesThroughTheHooks(t *testing.T) {
 // NameLost (a duplicate found when a partition healed) kills the losing
 // actor for good; its release does not free the name the winner holds.
 func TestNameLostKillsTheDuplicate(t *testing.T) {
-	n, err := NewNode(NodeConfig{NumCPUs: 2, PrestartWorkers: -1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := &fakeCluster{}
-	n.SetClusterHooks(fc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	n, fc, ctx := startFakeClustered(t)
 	c := n.LocalClient()
 	here := Strategy{Kind: StrategyNodeAffinity, Node: n.ID()}
 	aid, err := c.CreateActor(ctx, &TaskSpec{Kind: KindActorCreate, Func: "A", MaxConcurrency: 1, MaxRestarts: -1, Name: "dup", Strategy: here})
@@ -567,18 +564,7 @@ func TestNameDirectoryExpiresRecordsNobodyAnnounces(t *testing.T) {
 // A named actor whose creator exits (its client's session ends) dies
 // with it, and its name is released; a detached one keeps its name.
 func TestNameReleasedWhenTheCreatorExits(t *testing.T) {
-	n, err := NewNode(NodeConfig{NumCPUs: 2, PrestartWorkers: -1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := &fakeCluster{}
-	n.SetClusterHooks(fc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = n.Stop(context.Background()) })
+	n, fc, ctx := startFakeClustered(t)
 	c, err := Dial(ctx, n.SocketPath(), nil)
 	if err != nil {
 		t.Fatal(err)
