@@ -54,6 +54,13 @@ type Config struct {
 	// the node whose queue the work waits in times the warning and sends
 	// it to this node, which passes it on unless it is negative here.
 	PendingWarning time.Duration
+	// WarmReserve bounds the embedded store's pre-faulted memory for large
+	// objects (see runtime/objectstore, "The warm reserve"); 0 → none. It
+	// speeds up objects that arrive from peers, which an embedded node does
+	// not have, and its refill runs in the driver's process: `goray
+	// microbenchmark -filter gigabytes -warm-reserve-mb 256` against the
+	// same command without the flag shows what it costs a Get loop.
+	WarmReserve int64
 }
 
 // Runtime is a connection to a goray node: the embedded one Init started, a
@@ -132,11 +139,10 @@ func Init(ctx context.Context, cfg Config) (*Runtime, error) {
 			WorkerCommand:     cfg.WorkerCommand,
 			MaxWorkers:        cfg.MaxWorkers,
 			PendingWarning:    cfg.PendingWarning,
-			// The warm reserve speeds up objects arriving from peers; an
-			// embedded node has none, and refilling it in this process
-			// competed with the driver (a 100 MiB Get loop ran at 5.2–6.5
-			// GB/s with it, 7.4–8.5 without, in interleaved runs).
-			WarmReserve: -1,
+			WarmReserve:       -1, // off unless asked for (Config.WarmReserve)
+		}
+		if cfg.WarmReserve > 0 {
+			ncfg.WarmReserve = cfg.WarmReserve
 		}
 		node, err := grt.NewNode(ncfg, log)
 		if err != nil {

@@ -223,7 +223,7 @@ func (n *Node) resolveDriverHello(s *session, m *msg) (key string, upload bool) 
 	if n.HasBinary(h.BinSHA) {
 		return n.WorkerPool(h.BinSHA, wd), false
 	}
-	if !h.Upload || !validHexSum(h.BinSHA) {
+	if !h.Upload || !pkgstore.ValidSum(h.BinSHA) {
 		n.log.Warn("a remote driver's program is not here; its tasks run in the node's default workers", "sha256", h.BinSHA)
 		return poolKey("", wd), false
 	}
@@ -232,8 +232,6 @@ func (n *Node) resolveDriverHello(s *session, m *msg) (key string, upload bool) 
 	n.mu.Unlock()
 	return poolKey("", wd), true
 }
-
-func validHexSum(s string) bool { return pkgstore.ValidSum(s) }
 
 // onBinaryChunk receives one chunk of a driver's program. The last chunk
 // (flag) carries a request ID: the node verifies and stores the program,

@@ -23,10 +23,11 @@ func runMicrobenchmark(ctx context.Context, args []string, stdout, stderr io.Wri
 	cpus := fs.Float64("num-cpus", float64(runtime.NumCPU()), "CPUs of the embedded node")
 	large := fs.Int("large-mb", 100, "object size for the gigabytes metrics, in MiB")
 	par := fs.Int("n", 4, "n for the 1:n, n:n and multi-client metrics")
+	warm := fs.Int64("warm-reserve-mb", 0, "warm reserve of the embedded store, in MiB (0: none, the default for embedded nodes)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	rt, err := goray.Init(ctx, goray.Config{NumCPUs: *cpus})
+	rt, err := goray.Init(ctx, goray.Config{NumCPUs: *cpus, WarmReserve: *warm << 20})
 	if err != nil {
 		fmt.Fprintln(stderr, "goray microbenchmark:", err)
 		return 1

@@ -222,7 +222,9 @@ func printDemands(w io.Writer, st agent.StatusResponse) {
 	for _, d := range sum {
 		var where []string
 		for _, nd := range st.PendingDemands {
-			if nd.Count > 0 && fmtShape(nd.Shape) == fmtShape(d.Shape) {
+			// As SumDemands grouped them, or a node whose shape differs
+			// only by a zero amount would be missing from the breakdown.
+			if nd.Count > 0 && agent.SameShape(nd.Shape, d.Shape) {
 				where = append(where, fmt.Sprintf("%s: %d", shortID(nd.NodeID), nd.Count))
 			}
 		}

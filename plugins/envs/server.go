@@ -208,12 +208,15 @@ func (s *server) Reset(ctx context.Context, req *envv1.ResetRequest) (*envv1.Bat
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	// The epoch moves even when the reset fails: the host numbers its
+	// steps from this reset either way, and steps sent before it are stale
+	// whatever its outcome.
+	if e := req.GetEpoch(); e != 0 {
+		v.epoch = e
+	}
 	b, err := v.vec.Reset(ctx, seeds, opts)
 	if err != nil {
 		return nil, statusError(err)
-	}
-	if e := req.GetEpoch(); e != 0 {
-		v.epoch = e
 	}
 	return unaryBatch(b)
 }

@@ -36,6 +36,10 @@ func SumDemands(per []NodeDemand) []Demand {
 	return out
 }
 
+// SameShape reports whether a and b are one resource shape as SumDemands
+// groups them: zero amounts do not count.
+func SameShape(a, b map[string]float64) bool { return shapeKey(a) == shapeKey(b) }
+
 // shapeKey is a canonical form of a resource shape; zero amounts do not
 // count, so {CPU: 1, GPU: 0} and {CPU: 1} are one shape.
 func shapeKey(s map[string]float64) string {

@@ -136,12 +136,7 @@ func (s *Store) takeBlockLocked(size int64) *block {
 	if size < minRecycleSize {
 		return nil
 	}
-	best := -1
-	for i, b := range s.pool {
-		if b.size >= size && b.size-size <= b.size/4 && (best < 0 || b.size < s.pool[best].size) {
-			best = i
-		}
-	}
+	best := bestFit(s.pool, size)
 	if best < 0 {
 		s.poolMisses++
 		return nil
@@ -170,6 +165,24 @@ func (s *Store) takeBlockLocked(size int64) *block {
 	s.poolBytes -= b.size
 	b.size = size
 	return b
+}
+
+// fitsBlock reports whether an object of size may take a block of blockSize: it fits, and
+// at most a quarter of the block (truncated off when it is taken) goes unused.
+func fitsBlock(blockSize, size int64) bool {
+	return blockSize >= size && blockSize-size <= blockSize/4
+}
+
+// bestFit is the index of the smallest of blocks that fitsBlock size, or -1. The pool and the
+// warm reserve both pick blocks this way.
+func bestFit(blocks []*block, size int64) int {
+	best := -1
+	for i, b := range blocks {
+		if fitsBlock(b.size, size) && (best < 0 || b.size < blocks[best].size) {
+			best = i
+		}
+	}
+	return best
 }
 
 // shareROLocked returns the read-only mapping a sealed object will be read through. An

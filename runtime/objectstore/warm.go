@@ -196,12 +196,7 @@ func (s *Store) takeWarmLocked(size int64) *block {
 		return nil
 	}
 	s.noteDemandLocked(size)
-	best := -1
-	for i, b := range s.warm.blocks {
-		if b.size >= size && b.size-size <= b.size/4 && (best < 0 || b.size < s.warm.blocks[best].size) {
-			best = i
-		}
-	}
+	best := bestFit(s.warm.blocks, size) // pool.go
 	if best < 0 {
 		return nil
 	}
@@ -250,10 +245,8 @@ func (s *Store) followDemandLocked() {
 	if min(s.warm.target, s.soft-s.used-s.poolBytes) < c {
 		return // it would not fit even in an empty reserve
 	}
-	for _, b := range s.warm.blocks {
-		if b.size >= c && b.size-c <= b.size/4 {
-			return
-		}
+	if bestFit(s.warm.blocks, c) >= 0 {
+		return
 	}
 	for len(s.warm.blocks) > 0 && s.warmRoomLocked() < c {
 		s.evictWarmLocked()

@@ -97,10 +97,10 @@ func (e *Engine) drainedGone(node string) bool {
 
 // hostReply wraps the reply to a forwarded task so that Drain knows when
 // every reply is out.
-func (e *Engine) hostReply(reply func([][]byte, *grt.ErrorInfo)) func([][]byte, *grt.ErrorInfo) {
+func (e *Engine) hostReply(reply func([]grt.ForwardResult, *grt.ErrorInfo)) func([]grt.ForwardResult, *grt.ErrorInfo) {
 	e.drain.hosting.Add(1)
 	var once sync.Once
-	return func(res [][]byte, ei *grt.ErrorInfo) {
+	return func(res []grt.ForwardResult, ei *grt.ErrorInfo) {
 		defer once.Do(func() { e.drain.hosting.Add(-1) })
 		reply(res, ei)
 	}

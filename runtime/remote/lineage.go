@@ -85,10 +85,7 @@ func (e *Engine) ForwardLocated(ctx context.Context, node string, fm *grt.Forwar
 
 // FreeObjects implements grt.LocatedForwarder.
 func (e *Engine) FreeObjects(node string, ids []grt.ObjectID) {
-	p := make([]byte, 0, len(ids)*len(grt.ObjectID{}))
-	for _, id := range ids {
-		p = append(p, id[:]...)
-	}
+	p := encodeIDs(nil, ids) // borrow.go
 	e.send(node, func() {
 		if err := e.tr.Send(context.Background(), node, cluster.Frame{Kind: kindFree, Last: true, Payload: p}); err != nil {
 			// The node is gone or going: its copies go with it.
@@ -98,15 +95,10 @@ func (e *Engine) FreeObjects(node string, ids []grt.ObjectID) {
 }
 
 func (e *Engine) onFree(_ context.Context, f cluster.Frame) {
-	var id grt.ObjectID
-	if len(f.Payload)%len(id) != 0 {
-		e.log.Warn("bad free frame", "from", f.From, "bytes", len(f.Payload))
+	ids, err := decodeIDs(f.Payload) // borrow.go
+	if err != nil {
+		e.log.Warn("bad free frame", "from", f.From, "err", err)
 		return
-	}
-	ids := make([]grt.ObjectID, 0, len(f.Payload)/len(id))
-	for p := f.Payload; len(p) > 0; p = p[len(id):] {
-		copy(id[:], p)
-		ids = append(ids, id)
 	}
 	e.node.ReleaseHeld(f.From, ids)
 }

@@ -313,12 +313,21 @@ func (e *Engine) onObjChunk(_ context.Context, fr cluster.Frame, body *cluster.B
 			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: fmt.Sprintf("receive object: %v", err)}
 		}
 	}
+	// The last chunk's verdict is taken under r.mu too: an abort (a
+	// timeout, the source's death) may come from another goroutine at any
+	// moment, and an aborted destination must never be handed on as the
+	// object.
+	if fr.Last && r.err == nil {
+		switch {
+		case r.aborted:
+			r.err = &grt.ErrorInfo{Kind: grt.ErrKindObjectLost, Message: "the transfer was aborted"}
+		case r.f.Remaining() != 0:
+			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object shorter than announced"}
+		}
+	}
 	r.mu.Unlock()
 	e.fetchProgress(fr.ID, fr.From, n)
 	if fr.Last {
-		if r.err == nil && r.f.Remaining() != 0 {
-			r.err = &grt.ErrorInfo{Kind: grt.ErrKindSystem, Message: "object shorter than announced"}
-		}
 		e.objDone(fr.ID, r)
 	}
 }

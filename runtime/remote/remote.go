@@ -301,31 +301,31 @@ func (e *Engine) markUnreachable(node string) {
 }
 
 // outbox runs one peer's sends one at a time, in order, on a goroutine
-// that exists only while there is something to send.
+// that exists only while there is something to send: an outbox is in
+// e.outbox exactly while its goroutine runs.
 type outbox struct {
-	q       []func()
-	running bool
+	q []func()
 }
 
 func (e *Engine) send(node string, job func()) {
 	e.mu.Lock()
-	ob := e.outbox[node]
-	if ob == nil {
-		ob = &outbox{}
-		e.outbox[node] = ob
-	}
-	ob.q = append(ob.q, job)
-	if ob.running {
+	if ob := e.outbox[node]; ob != nil {
+		ob.q = append(ob.q, job)
 		e.mu.Unlock()
 		return
 	}
-	ob.running = true
+	ob := &outbox{q: []func(){job}}
+	e.outbox[node] = ob
 	e.mu.Unlock()
 	go func() {
 		for {
 			e.mu.Lock()
 			if len(ob.q) == 0 {
-				ob.running = false
+				// Forget the idle outbox: its key is a peer (or
+				// "borrow:"+peer), and peers come and go for good.
+				// The next send starts a fresh one, after this one
+				// has run everything, so the order holds.
+				delete(e.outbox, node)
 				e.mu.Unlock()
 				return
 			}
@@ -547,17 +547,9 @@ func (e *Engine) chunked(h func(from string, id uint64, payload []byte)) cluster
 // onTask runs a task a peer forwarded, fetching its program first if this
 // node lacks it.
 func (e *Engine) onTask(from string, id uint64, payload []byte) {
-	// Results that stayed here (lineage.go) reach the reply through
-	// located, set just before the one call of reply.
-	var located []grt.ForwardResult
-	reply := e.hostReply(func(res [][]byte, ei *grt.ErrorInfo) { // drain.go counts replies not sent
-		rs := located
-		if rs == nil && res != nil {
-			rs = make([]grt.ForwardResult, len(res))
-			for i, r := range res {
-				rs[i].Data = r
-			}
-		}
+	// The results may have stayed here (lineage.go): rs then names this
+	// node instead of carrying their bytes.
+	reply := e.hostReply(func(rs []grt.ForwardResult, ei *grt.ErrorInfo) { // drain.go counts replies not sent
 		b := grt.EncodeForwardResults(rs, ei)
 		if err := e.sendPayload(context.Background(), from, kindResult, id, b); err != nil {
 			e.log.Warn("cannot return a forwarded task's results", "to", from, "err", err)
@@ -586,10 +578,7 @@ func (e *Engine) onTask(from string, id uint64, payload []byte) {
 			reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Task: fm.Spec.Func, Message: "fetch the working dir: " + err.Error()})
 			return
 		}
-		e.node.RunForwardedFor(from, fm.Spec, pool, func(rs []grt.ForwardResult, ei *grt.ErrorInfo) {
-			located = rs
-			reply(nil, ei)
-		})
+		e.node.RunForwardedFor(from, fm.Spec, pool, reply)
 	})
 }
 

@@ -26,11 +26,7 @@ type peerJobList struct {
 // with it anyway. Each left-out peer is named in a
 // jobs.ListWarningHeader of the response and in the log.
 func (d *Daemon) listClusterJobs(w http.ResponseWriter, r *http.Request) {
-	self := d.agent.NodeID()
-	all := d.jobs.List()
-	for i := range all {
-		all[i].NodeID = self
-	}
+	all := ownJobs(d.jobs, d.agent.NodeID())
 	var warnings []string
 	for _, p := range d.peerJobLists(r.Context(), r.Header.Get("Authorization")) {
 		if p.err != nil {
@@ -46,12 +42,7 @@ func (d *Daemon) listClusterJobs(w http.ResponseWriter, r *http.Request) {
 			all = append(all, j)
 		}
 	}
-	sort.SliceStable(all, func(a, b int) bool {
-		if !all[a].SubmitTime.Equal(all[b].SubmitTime) {
-			return all[a].SubmitTime.Before(all[b].SubmitTime)
-		}
-		return all[a].ID < all[b].ID
-	})
+	sortClusterJobs(all)
 	for _, m := range warnings {
 		w.Header().Add(jobs.ListWarningHeader, m)
 	}
@@ -60,22 +51,41 @@ func (d *Daemon) listClusterJobs(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(all)
 }
 
+// ownJobs is m's jobs, each marked as run by node self: the part of a
+// cluster job list (listClusterJobs, and the state API's clusterJobs) that
+// this daemon answers for itself.
+func ownJobs(m *jobs.Manager, self string) []jobs.Info {
+	all := m.List()
+	for i := range all {
+		all[i].NodeID = self
+	}
+	return all
+}
+
+// sortClusterJobs puts a cluster job list in its order: oldest submission
+// first, ties (jobs of different daemons submitted at the same instant) by
+// ID, so that both lists show the same order on every daemon.
+func sortClusterJobs(all []jobs.Info) {
+	sort.SliceStable(all, func(a, b int) bool {
+		if !all[a].SubmitTime.Equal(all[b].SubmitTime) {
+			return all[a].SubmitTime.Before(all[b].SubmitTime)
+		}
+		return all[a].ID < all[b].ID
+	})
+}
+
 // peerJobLists asks every live peer for its own jobs at once and returns
 // one answer per peer, failed ones with their error, within
 // jobPeerTimeout.
 func (d *Daemon) peerJobLists(ctx context.Context, auth string) []peerJobList {
 	ctx, cancel := context.WithTimeout(ctx, jobPeerTimeout)
 	defer cancel()
-	self := d.agent.NodeID()
 	var (
 		mu  sync.Mutex
 		out []peerJobList
 		wg  sync.WaitGroup
 	)
-	for _, n := range d.agent.Nodes() {
-		if n.ID == self || n.State != "alive" || n.HTTPAddr == "" {
-			continue
-		}
+	for _, n := range d.jobPeers() { // jobs_peers.go
 		wg.Add(1)
 		go func(node, addr string) {
 			defer wg.Done()

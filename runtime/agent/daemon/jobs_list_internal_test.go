@@ -66,3 +66,24 @@ func TestFetchPeerJobs(t *testing.T) {
 		})
 	}
 }
+
+// sortClusterJobs: oldest submission first; jobs of different daemons
+// submitted at the same instant are ordered by ID, so that every daemon
+// shows the same list.
+func TestSortClusterJobs(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	all := []jobs.Info{
+		{ID: "c", SubmitTime: t0.Add(time.Second)},
+		{ID: "b", SubmitTime: t0},
+		{ID: "a", SubmitTime: t0},
+		{ID: "d", SubmitTime: t0.Add(-time.Second)},
+	}
+	sortClusterJobs(all)
+	var got []string
+	for _, j := range all {
+		got = append(got, j.ID)
+	}
+	if strings.Join(got, ",") != "d,a,b,c" {
+		t.Errorf("order %v; want d,a,b,c", got)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goray/goray/runtime/agent"
+	"github.com/goray/goray/runtime/cluster"
 	"github.com/goray/goray/runtime/jobs"
 )
 
@@ -71,18 +73,28 @@ func jobIDOf(path string) string {
 	return id
 }
 
+// jobPeers is the other daemons a cluster-wide job request asks: the
+// alive ones that serve HTTP (a suspect peer is skipped rather than waited
+// for until jobPeerTimeout).
+func (d *Daemon) jobPeers() []agent.NodeView {
+	self := d.agent.NodeID()
+	var out []agent.NodeView
+	for _, n := range d.agent.Nodes() {
+		if n.ID != self && n.State == string(cluster.StatusAlive) && n.HTTPAddr != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // findJobPeer asks every live peer at once for job id and returns the
 // HTTP address of the first that has it, or "".
 func (d *Daemon) findJobPeer(ctx context.Context, id, auth string) string {
 	ctx, cancel := context.WithTimeout(ctx, jobPeerTimeout)
 	defer cancel()
-	self := d.agent.NodeID()
 	found := make(chan string, 1)
 	var wg sync.WaitGroup
-	for _, n := range d.agent.Nodes() {
-		if n.ID == self || n.State != "alive" || n.HTTPAddr == "" {
-			continue
-		}
+	for _, n := range d.jobPeers() {
 		wg.Add(1)
 		go func(addr string) {
 			defer wg.Done()

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -255,21 +254,13 @@ type clusterJobs struct{ o *observer }
 
 // List returns every live node's jobs, oldest submission first.
 func (c clusterJobs) List() []jobs.Info {
-	all := c.o.d.jobs.List()
-	for i := range all {
-		all[i].NodeID = c.o.self
-	}
+	all := ownJobs(c.o.d.jobs, c.o.self) // jobs_list.go
 	c.o.mu.Lock()
 	for _, js := range c.o.peerJobs {
 		all = append(all, js...)
 	}
 	c.o.mu.Unlock()
-	sort.SliceStable(all, func(a, b int) bool {
-		if !all[a].SubmitTime.Equal(all[b].SubmitTime) {
-			return all[a].SubmitTime.Before(all[b].SubmitTime)
-		}
-		return all[a].ID < all[b].ID
-	})
+	sortClusterJobs(all)
 	return all
 }
 
