@@ -69,11 +69,23 @@ func (e *Engine) OwnerNode(id grt.ObjectID) (string, bool) {
 		if m.ID == self || (m.Status != cluster.StatusAlive && m.Status != cluster.StatusSuspect) {
 			continue
 		}
-		if grt.NodePrefix(m.ID) == p {
+		if e.nodePrefix(m.ID) == p {
 			return m.ID, true
 		}
 	}
 	return "", false
+}
+
+// nodePrefix is grt.NodePrefix, remembered per member: OwnerNode runs
+// for every ref counted (under the node's lock), and a SHA-256 per member
+// per ref would make that cost grow with the cluster.
+func (e *Engine) nodePrefix(id string) [4]byte {
+	if p, ok := e.prefixes.Load(id); ok {
+		return p.([4]byte)
+	}
+	p := grt.NodePrefix(id)
+	e.prefixes.Store(id, p)
+	return p
 }
 
 // Borrow implements grt.BorrowHooks.

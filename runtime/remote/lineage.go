@@ -168,14 +168,14 @@ func (e *Engine) fetchFrom(ctx context.Context, node string, id grt.ObjectID, fa
 // same ID owns nothing of its previous life, but is alive).
 func (e *Engine) DeadOwner(id grt.ObjectID) (string, bool) {
 	p := grt.OwnerPrefix(id)
-	if p == grt.NodePrefix(e.mem.LocalID()) {
+	if p == e.nodePrefix(e.mem.LocalID()) {
 		return "", false
 	}
 	e.lin.mu.Lock()
 	node, gone := e.lin.gone[p]
 	e.lin.mu.Unlock()
 	for _, m := range e.mem.Members() {
-		if grt.NodePrefix(m.ID) != p {
+		if e.nodePrefix(m.ID) != p {
 			continue
 		}
 		switch m.Status {

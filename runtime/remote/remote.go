@@ -58,7 +58,9 @@ type Engine struct {
 	mem  Members
 	log  *slog.Logger
 
-	nextID atomic.Uint64
+	// prefixes caches each member ID's grt.NodePrefix (nodePrefix).
+	prefixes sync.Map
+	nextID   atomic.Uint64
 
 	// Objects moved between nodes, for the transfer metrics.
 	sentObjs, sentBytes, recvObjs, recvBytes atomic.Int64
