@@ -133,14 +133,25 @@ func (s Store) PutBytes(sum string, data []byte) error {
 	return nil
 }
 
+// MaxUnpackedBytes bounds the files a package may unpack to. The archive
+// itself is bounded where it is received, but a small gzip stream can
+// expand without limit; this keeps a hostile or broken package from
+// filling the node's disk. Ray's working_dir packages are far smaller.
+const MaxUnpackedBytes = 8 << 30
+
 // Unpack extracts a package archive into dest, refusing anything but
-// regular files inside it.
+// regular files inside it and more than MaxUnpackedBytes in all.
 func Unpack(r io.Reader, dest string) error {
+	return unpack(r, dest, MaxUnpackedBytes)
+}
+
+func unpack(r io.Reader, dest string, limit int64) error {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadPackage, err)
 	}
 	tr := tar.NewReader(zr)
+	var total int64
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -153,20 +164,23 @@ func Unpack(r io.Reader, dest string) error {
 		if hdr.Typeflag != tar.TypeReg || path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
 			return fmt.Errorf("%w: entry %q", ErrBadPackage, hdr.Name)
 		}
+		if total += hdr.Size; hdr.Size < 0 || total > limit {
+			return fmt.Errorf("%w: entry %q takes the unpacked size past %d bytes", ErrBadPackage, hdr.Name, limit)
+		}
 		p := filepath.Join(dest, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+			return fmt.Errorf("package store: unpack %q: %w", hdr.Name, err)
 		}
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(hdr.Mode)&0o755|0o600)
 		if err != nil {
-			return err
+			return fmt.Errorf("package store: unpack %q: %w", hdr.Name, err)
 		}
 		_, err = io.Copy(f, io.LimitReader(tr, hdr.Size))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("package store: unpack %q: %w", hdr.Name, err)
 		}
 	}
 }

@@ -134,3 +134,21 @@ func TestConcurrentPutsOfOnePackage(t *testing.T) {
 		t.Fatalf("store holds %d entries, want the tree and the archive", len(ents))
 	}
 }
+
+// A package may not unpack to more than the limit in all (a gzip stream
+// of zeros expands a thousandfold): the entry that crosses it is refused
+// and named; under the limit the same archive unpacks.
+func TestUnpackRefusesTooMuch(t *testing.T) {
+	data, _ := archive(t, [2]string{"a.bin", strings.Repeat("\x00", 600)}, [2]string{"b.bin", strings.Repeat("\x00", 600)})
+	err := unpack(bytes.NewReader(data), t.TempDir(), 1000)
+	if !errors.Is(err, ErrBadPackage) || !strings.Contains(err.Error(), `"b.bin"`) {
+		t.Fatalf("unpack past the limit: %v; want ErrBadPackage naming b.bin", err)
+	}
+	dir := t.TempDir()
+	if err := unpack(bytes.NewReader(data), dir, 1200); err != nil {
+		t.Fatalf("unpack within the limit: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "b.bin")); err != nil || len(b) != 600 {
+		t.Fatalf("b.bin: %d bytes, %v", len(b), err)
+	}
+}
