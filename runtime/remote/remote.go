@@ -65,12 +65,11 @@ type Engine struct {
 	// Objects moved between nodes, for the transfer metrics.
 	sentObjs, sentBytes, recvObjs, recvBytes atomic.Int64
 
-	mu       sync.Mutex
-	pending  map[uint64]*forward      // tasks this node forwarded, by forward ID
-	chunks   map[chunkKey][]byte      // partial chunked payloads
-	fetching map[string]chan struct{} // binaries being fetched, by sha256
-	pkgs     pkgFetches               // working-dir packages being fetched (packages.go)
-	binWait  map[uint64]chan []byte   // binary requests, by request ID
+	mu      sync.Mutex
+	pending map[uint64]*forward // tasks this node forwarded, by forward ID
+	chunks  map[chunkKey][]byte // partial chunked payloads
+	bins    contentFetches      // driver programs being fetched (content.go)
+	pkgs    contentFetches      // working-dir packages being fetched (packages.go)
 
 	outbox map[string]*outbox // ordered sends per peer
 	// unreachable: peers a send failed to reach, by when; Peers leaves
@@ -115,7 +114,9 @@ func New(node *grt.Node, tr cluster.Transport, mem Members, log *slog.Logger) *E
 	}
 	return &Engine{node: node, tr: tr, mem: mem, log: log,
 		pending: map[uint64]*forward{}, chunks: map[chunkKey][]byte{},
-		fetching: map[string]chan struct{}{}, binWait: map[uint64]chan []byte{}, outbox: map[string]*outbox{},
+		bins:    newContentFetches("program", kindBinReq),
+		pkgs:    newContentFetches("working_dir package", kindPkgReq),
+		outbox:  map[string]*outbox{},
 		objWait: map[uint64]*objFetch{}, objRecv: map[chunkKey]*objRecv{},
 		unreachable: map[string]time.Time{}, stop: make(chan struct{})}
 }
@@ -128,7 +129,7 @@ func (e *Engine) Start() {
 		e.tr.Subscribe(kindTask, e.chunked(e.onTask)),
 		e.tr.Subscribe(kindResult, e.chunked(e.onResult)),
 		e.tr.Subscribe(kindBinReq, e.onBinReq),
-		e.tr.Subscribe(kindBin, e.chunked(e.onBin)),
+		e.tr.Subscribe(kindBin, e.chunked(e.bins.onReply)),
 		e.tr.Subscribe(kindKill, e.onKill),
 		e.tr.Subscribe(kindCancel, e.onCancel),
 		cluster.Serve(e.tr, kindLocate, e.onLocate),
@@ -566,14 +567,13 @@ func (e *Engine) onTask(from string, id uint64, payload []byte) {
 	// before its calls), also when the first must wait for its program,
 	// so they go through one ordered queue per sender.
 	e.send("from:"+from, func() {
-		if !e.node.HasBinary(fm.Binary) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			err := e.fetchBinary(ctx, from, fm.Binary)
-			cancel()
-			if err != nil {
-				reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Task: fm.Spec.Func, Message: "fetch the program: " + err.Error()})
-				return
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := e.fetchContent(ctx, &e.bins, from, fm.Binary, func() bool { return e.node.HasBinary(fm.Binary) },
+			func(b []byte) error { return e.node.AddBinary(fm.Binary, bytes.NewReader(b)) })
+		cancel()
+		if err != nil {
+			reply(nil, &grt.ErrorInfo{Kind: grt.ErrKindSystem, Task: fm.Spec.Func, Message: "fetch the program: " + err.Error()})
+			return
 		}
 		pool, err := e.forwardedPool(from, fm) // packages.go: its working dir
 		if err != nil {
@@ -599,83 +599,18 @@ func (e *Engine) onResult(from string, id uint64, payload []byte) {
 	f.finish(res, ei)
 }
 
-// fetchBinary gets the program with hash sum from node from, once per
-// hash however many tasks wait for it.
-func (e *Engine) fetchBinary(ctx context.Context, from, sum string) error {
-	e.mu.Lock()
-	if ch, ok := e.fetching[sum]; ok {
-		e.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if e.node.HasBinary(sum) {
-			return nil
-		}
-		return fmt.Errorf("program %.12s: the fetch failed", sum)
-	}
-	ch := make(chan struct{})
-	e.fetching[sum] = ch
-	rid := e.nextID.Add(1)
-	got := make(chan []byte, 1)
-	e.binWait[rid] = got
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		delete(e.fetching, sum)
-		delete(e.binWait, rid)
-		e.mu.Unlock()
-		close(ch)
-	}()
-	start := time.Now()
-	if err := e.tr.Send(ctx, from, cluster.Frame{Kind: kindBinReq, ID: rid, Last: true, Payload: []byte(sum)}); err != nil {
-		return err
-	}
-	select {
-	case b := <-got:
-		if len(b) == 0 {
-			return fmt.Errorf("program %.12s: node %s does not have it", sum, from)
-		}
-		if err := e.node.AddBinary(sum, bytes.NewReader(b)); err != nil {
-			return err
-		}
-		e.log.Info("fetched a program", "sha256", sum[:12], "from", from, "bytes", len(b), "took", time.Since(start))
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func (e *Engine) onBinReq(_ context.Context, f cluster.Frame) {
-	sum := string(f.Payload)
-	go func() {
+	e.serveContent(f, kindBin, "program", func(sum string) []byte {
 		// The program is a cached driver binary or this node's own.
-		data := []byte{}
 		for _, pool := range []string{sum, ""} {
 			if s, path := e.node.BinaryFor(pool); s == sum && path != "" {
 				if b, err := os.ReadFile(path); err == nil {
-					data = b
-					break
+					return b
 				}
 			}
 		}
-		if err := e.sendPayload(context.Background(), f.From, kindBin, f.ID, data); err != nil {
-			e.log.Warn("cannot send a program", "to", f.From, "err", err)
-		}
-	}()
-}
-
-func (e *Engine) onBin(_ string, id uint64, payload []byte) {
-	e.mu.Lock()
-	ch := e.binWait[id]
-	e.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- payload:
-		default:
-		}
-	}
+		return nil
+	})
 }
 
 var _ grt.ClusterHooks = (*Engine)(nil)
