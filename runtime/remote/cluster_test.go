@@ -1,9 +1,7 @@
 package remote_test
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -113,37 +111,23 @@ func TestNodeKilledMidJob(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, driver, victim)
-	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(0))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	d := testutil.StartDriver(ctx, t, driver, c.HTTP(0), victim)
 	got := map[string]string{}
-	sc := bufio.NewScanner(stdout)
+	sc := d.Stdout
 	for sc.Scan() {
 		line := sc.Text()
 		t.Log("driver: " + line)
 		if line == "ready" {
 			c.Kill(2)
-			_, _ = io.WriteString(stdin, "go\n")
+			_ = d.Send("go")
 			continue
 		}
 		if k, v, ok := strings.Cut(line, " "); ok {
 			got[k] = v
 		}
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("driver: %v\n%s", err, stderr.String())
+	if err := d.Wait(); err != nil {
+		t.Fatalf("driver: %v\n%s", err, d.Stderr())
 	}
 	if got["actor_before"] != "1@"+victim {
 		t.Errorf("actor before the failure: %q, want it on the victim %s", got["actor_before"], victim)

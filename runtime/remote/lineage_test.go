@@ -1,12 +1,9 @@
 package remote_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,24 +42,10 @@ func TestLostObjectsAreRebuiltFromLineage(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, driver, victim, runs)
-	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(0))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	d := testutil.StartDriver(ctx, t, driver, c.HTTP(0), victim, runs)
 	got := map[string]string{}
 	var before string
-	sc := bufio.NewScanner(stdout)
+	sc := d.Stdout
 	for sc.Scan() {
 		line := sc.Text()
 		t.Log("driver: " + line)
@@ -77,15 +60,15 @@ func TestLostObjectsAreRebuiltFromLineage(t *testing.T) {
 				s := c.StateOf(0, victim)
 				return s != "alive" && s != "suspect"
 			}, "node 0 declares the killed node dead")
-			_, _ = io.WriteString(stdin, "go\n")
+			_ = d.Send("go")
 			continue
 		}
 		if k, v, ok := strings.Cut(line, " "); ok {
 			got[k] = v
 		}
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("driver: %v\n%s", err, stderr.String())
+	if err := d.Wait(); err != nil {
+		t.Fatalf("driver: %v\n%s", err, d.Stderr())
 	}
 	b, err := os.ReadFile(runs)
 	if err != nil {

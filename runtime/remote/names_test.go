@@ -1,12 +1,9 @@
 package remote_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -34,33 +31,18 @@ func startNamesDriver(t *testing.T, bin string, c *testutil.Cluster, i int) *nam
 func startNamesDriverAt(t *testing.T, bin, address string, i int) *namesDriver {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+address)
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d := &namesDriver{t: t, in: in, lines: make(chan string, 16)}
+	drv := testutil.StartDriver(ctx, t, bin, address)
+	d := &namesDriver{t: t, in: drv.Stdin, lines: make(chan string, 16)}
 	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			d.lines <- sc.Text()
+		for drv.Stdout.Scan() {
+			d.lines <- drv.Stdout.Text()
 		}
 		close(d.lines)
 	}()
 	t.Cleanup(func() {
-		_ = in.Close()
+		_ = drv.Stdin.Close()
 		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
+		go func() { _ = drv.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -69,7 +51,7 @@ func startNamesDriverAt(t *testing.T, bin, address string, i int) *namesDriver {
 		}
 		cancel()
 		if t.Failed() {
-			t.Logf("driver on node %d stderr:\n%s", i, stderr.String())
+			t.Logf("driver on node %d stderr:\n%s", i, drv.Stderr())
 		}
 	})
 	ready := d.read()

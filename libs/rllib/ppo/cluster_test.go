@@ -1,11 +1,7 @@
 package ppo
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,25 +70,11 @@ func TestPPOSurvivesNodeKilledOnThreeNodeCluster(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, driver)
-	cmd.Env = append(os.Environ(), "GORAY_ADDRESS="+c.HTTP(0))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	d := testutil.StartDriver(ctx, t, driver, c.HTTP(0))
 	var iters []iterLine
 	victim := -1
 	var tKill, tBack, tIter3 time.Time
-	sc := bufio.NewScanner(stdout)
+	sc := d.Stdout
 	for sc.Scan() {
 		line := sc.Text()
 		t.Log("driver: " + line)
@@ -127,18 +109,18 @@ func TestPPOSurvivesNodeKilledOnThreeNodeCluster(t *testing.T) {
 			// No waiting for the membership to declare it dead: the
 			// driver's next calls hit the dead node at once.
 			tBack = time.Now()
-			if _, err := io.WriteString(stdin, "go\n"); err != nil {
+			if err := d.Send("go"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("driver: %v\n%s", err, stderr.String())
+	if err := d.Wait(); err != nil {
+		t.Fatalf("driver: %v\n%s", err, d.Stderr())
 	}
 	t.Logf("cluster up %v, training %v, kill to iteration 6 %v (total %v)", tStart.Sub(t0).Round(time.Millisecond),
 		time.Since(tStart).Round(time.Millisecond), time.Since(tKill).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	if len(iters) != 6 {
-		t.Fatalf("driver reported %d iterations, want 6\n%s", len(iters), stderr.String())
+		t.Fatalf("driver reported %d iterations, want 6\n%s", len(iters), d.Stderr())
 	}
 	if victim < 0 {
 		t.Fatal("the driver never said ready")
