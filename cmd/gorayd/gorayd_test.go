@@ -19,7 +19,7 @@ import (
 	"github.com/goray/goray/runtime/agent"
 )
 
-// These tests run real gorayd processes on 127.0.0.10+ with the fast preset.
+// These tests run real gorayd processes on testutil.NodeIP(0)+ with the fast preset.
 
 func TestThreeNodesConvergeAndListEachOther(t *testing.T) {
 	c := testutil.NewCluster(t, 3, testutil.NoWait())

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -64,9 +65,16 @@ func buildOptions(opts []ClusterOption) clusterOptions {
 	return o
 }
 
-// NodeIP is the loopback address of node i: 127.0.0.(10+i). Linux routes all
-// of 127.0.0.0/8 to lo, so every node gets its own address without setup.
-func NodeIP(i int) string { return fmt.Sprintf("127.0.0.%d", 10+i) }
+// NodeIP is the loopback address of node i: 127.0.X.(10+i), where X is
+// this test process's own (ipOctet). Linux routes all of 127.0.0.0/8 to
+// lo, so every node gets its own address without setup.
+func NodeIP(i int) string { return fmt.Sprintf("127.0.%d.%d", ipOctet, 10+i) }
+
+// ipOctet keeps the clusters of test processes that run at the same time
+// apart (go test runs packages in parallel): with one shared address per
+// node index, two processes' freePort could hand out the same port on the
+// same address, and the later daemon failed to bind it.
+var ipOctet = 1 + os.Getpid()%250
 
 // freePort returns a port free for TCP and UDP on ip (gossip needs both).
 func freePort(ip string) (int, error) {
@@ -129,7 +137,7 @@ type Cluster struct {
 	net   *netnsSetup // nil unless InNetns
 }
 
-// NewCluster starts n gorayd processes on 127.0.0.10, .11, ... with free
+// NewCluster starts n gorayd processes on NodeIP(0), NodeIP(1), ... with free
 // ports and the fast gossip preset; node 0 is the seed and every other node
 // joins it. It waits (unless NoWait) until every node lists n alive members.
 // Each node's log lines go to t.Log prefixed with its name; everything is

@@ -17,7 +17,7 @@ type LocalCluster struct {
 	Agents []*agent.Agent
 }
 
-// NewLocalCluster starts n agents in this process on 127.0.0.10, .11, ...
+// NewLocalCluster starts n agents in this process on NodeIP(0), NodeIP(1), ...
 // with ports picked by the kernel, node i>0 joining node 0, and waits until
 // each lists n alive members. Agents shut down (gracefully) in t.Cleanup.
 func NewLocalCluster(t testing.TB, n int, opts ...ClusterOption) *LocalCluster {
