@@ -22,7 +22,8 @@ type PKI struct {
 
 // WritePKI writes a throwaway CA and one certificate signed by it into dir.
 // The certificate is valid as server and client for 127.0.0.1-127.0.0.39,
-// localhost and 10.77.0.0/24 (the partition test's namespaces), for an hour.
+// this process's node addresses (NodeIP(0)-NodeIP(29)), localhost and
+// 10.77.0.1-10.77.0.39 (the partition test's namespaces), for an hour.
 func WritePKI(t testing.TB, dir string) PKI {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -40,6 +41,9 @@ func WritePKI(t testing.TB, dir string) PKI {
 	var ips []net.IP
 	for i := 1; i < 40; i++ {
 		ips = append(ips, net.IPv4(127, 0, 0, byte(i)), net.IPv4(10, 77, 0, byte(i)))
+	}
+	for i := range 30 {
+		ips = append(ips, net.ParseIP(NodeIP(i)))
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "gorayd"},
