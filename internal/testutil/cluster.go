@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -135,6 +136,7 @@ type Cluster struct {
 	Nodes []*Node
 	http  *http.Client
 	net   *netnsSetup // nil unless InNetns
+	root  string      // the nodes' data directories live under it
 }
 
 // NewCluster starts n gorayd processes on NodeIP(0), NodeIP(1), ... with free
@@ -162,6 +164,12 @@ func NewCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 			},
 		}
 	}
+	// The temporary directory is made before killAll is registered:
+	// cleanups run last-in first-out, so the daemons are dead before
+	// testing removes their data directories. The other way round,
+	// RemoveAll raced a live daemon that was still writing a job's files
+	// ("directory not empty").
+	c.root = t.TempDir()
 	t.Cleanup(c.killAll)
 	for range n {
 		c.Add(nil)
@@ -196,12 +204,16 @@ func (c *Cluster) Add(extra []string) int {
 		ports[k] = p
 	}
 	node := &Node{Name: fmt.Sprintf("node%d", i), IP: ip, GossipPort: ports[0], RPCPort: ports[1], HTTPPort: ports[2]}
+	dataDir := filepath.Join(c.root, node.Name)
+	if err := os.Mkdir(dataDir, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
 	node.Args = []string{
 		"-node_name", node.Name,
 		"-gossip.bind_addr", ip, "-gossip.port", strconv.Itoa(node.GossipPort), "-gossip.preset", c.opts.preset,
 		"-rpc.bind_addr", ip, "-rpc.port", strconv.Itoa(node.RPCPort),
 		"-http.bind_addr", ip, "-http.port", strconv.Itoa(node.HTTPPort),
-		"-data_dir", c.t.TempDir(),
+		"-data_dir", dataDir,
 		"-resources.cpu", "2", "-resources.memory", "1GiB", "-resources.gpu", "0",
 		"-object_store.memory", "256MiB", "-log.level", "debug",
 	}
