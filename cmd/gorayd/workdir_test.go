@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,12 +109,11 @@ func TestWorkingDirReachesEveryNode(t *testing.T) {
 // (the daemon's default workers, gorayd itself, do not know the holder's
 // functions).
 func TestTCPDriverShipsItsProgram(t *testing.T) {
-	l, err := net.Listen("tcp", testutil.NodeIP(0)+":0")
+	port, err := testutil.FreePort(testutil.NodeIP(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	driverAddr := l.Addr().String()
-	_ = l.Close()
+	driverAddr := net.JoinHostPort(testutil.NodeIP(0), strconv.Itoa(port))
 	args := []string{"-worker.prestart", "-1", "-worker.binary_cache_dir", "bin", "-driver.tcp_addr", driverAddr}
 	c := testutil.NewCluster(t, 1, testutil.WithArgs(func(int) []string { return args }))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -73,27 +73,9 @@ func NodeIP(i int) string { return fmt.Sprintf("127.0.%d.%d", ipOctet, 10+i) }
 
 // ipOctet keeps the clusters of test processes that run at the same time
 // apart (go test runs packages in parallel): with one shared address per
-// node index, two processes' freePort could hand out the same port on the
+// node index, two processes could hand out the same port on the
 // same address, and the later daemon failed to bind it.
 var ipOctet = 1 + os.Getpid()%250
-
-// freePort returns a port free for TCP and UDP on ip (gossip needs both).
-func freePort(ip string) (int, error) {
-	for range 50 {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort(ip, strconv.Itoa(port)))
-		_ = l.Close()
-		if err == nil {
-			_ = u.Close()
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("no port free for both TCP and UDP on %s", ip)
-}
 
 // Node is one gorayd process of a Cluster.
 type Node struct {
@@ -197,7 +179,7 @@ func (c *Cluster) Add(extra []string) int {
 		if ports[k] != 0 {
 			continue
 		}
-		p, err := freePort(ip)
+		p, err := FreePort(ip)
 		if err != nil {
 			c.t.Fatal(err)
 		}
