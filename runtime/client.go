@@ -90,6 +90,7 @@ func Dial(ctx context.Context, addr string, log *slog.Logger) (*Client, error) {
 func (c *Client) hello(ctx context.Context, workerID uint64) error {
 	c.cn.start()
 	h := &msg{t: mHello, str: protocolMagic, n: ProtocolVersion, n2: int64(workerID)}
+	var wdPkg *packedDir // the working dir, packed when the node may need it
 	if workerID == 0 {
 		// A driver announces its program so that the node runs its tasks
 		// in workers of that program (a worker's program is known), and
@@ -97,9 +98,21 @@ func (c *Client) hello(ctx context.Context, workerID uint64) error {
 		// TCP the node may be on another machine, where the program's
 		// path means nothing: the driver offers to send it instead.
 		dh := driverHello{Dir: os.Getenv(EnvWorkingDir), Pkg: os.Getenv(EnvWorkingDirPackage)}
+		tcp := c.cn.nc.RemoteAddr().Network() == "tcp"
+		if tcp && dh.Dir != "" && dh.Pkg == "" {
+			// A local dir means nothing on the node's machine: offer it as
+			// a package, as the job API would have (driver_upload.go).
+			p, err := packWorkDir(dh.Dir)
+			if err != nil {
+				return err
+			}
+			defer p.remove()
+			wdPkg = p
+			dh.Dir, dh.Pkg, dh.UploadPkg = p.dir, p.sum, true
+		}
 		if id, err := selfBinary(); err == nil {
 			dh.BinPath, dh.BinSHA = id.Path, id.SHA256
-			dh.Upload = c.cn.nc.RemoteAddr().Network() == "tcp"
+			dh.Upload = tcp
 		} else {
 			c.log.Warn("cannot identify this program; tasks run in the node's default workers", "err", err)
 		}
@@ -116,10 +129,20 @@ func (c *Client) hello(ctx context.Context, workerID uint64) error {
 		}
 		copy(c.prefix[:], m.data)
 		c.nodeID = m.str2
-		if m.flag && workerID == 0 {
-			// The node lacks our program: it must have it before our
-			// first task runs, so Dial returns only once it is stored.
-			return c.uploadBinary(ctx)
+		if workerID != 0 {
+			return nil
+		}
+		// The node lacks our program or working dir: it must have them
+		// before our first task runs, so Dial returns only once they are
+		// stored.
+		ask := uploadAsk(m.n2)
+		if m.flag {
+			if err := c.uploadBinary(ctx, ask&askAcks != 0); err != nil {
+				return err
+			}
+		}
+		if ask&askPackage != 0 {
+			return c.uploadWorkDir(ctx, wdPkg, ask&askAcks != 0)
 		}
 		return nil
 	case <-c.closedCh:

@@ -91,8 +91,9 @@
 // A driver also announces its working dir, and the pool is keyed by both:
 // its workers start in that dir (a job's content-addressed working_dir
 // package, on every node that runs its work; workdir.go). A driver that
-// connects over TCP from another machine uploads its program when the
-// node lacks it (driver_tcp.go).
+// connects over TCP from another machine uploads its program and its
+// working dir, packed like a job's, when the node lacks them, streamed
+// to disk chunk by chunk (driver_tcp.go, driver_upload.go).
 //
 // Directories a node leaves behind when it is SIGKILLed (the store's
 // tmpfs directory, the socket directory) record their owner's PID and

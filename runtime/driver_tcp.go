@@ -13,8 +13,10 @@ import (
 // remote head. Such a driver's executable path names a file on its own
 // machine, so the node never reads it: it looks the program up by sha256
 // in its binary cache and, when it is missing, the driver uploads it in
-// chunks before its hello completes (workdir.go), so that its first task
-// already finds its program. Objects reach a TCP driver inline, never as
+// chunks before its hello completes (driver_upload.go), so that its first
+// task already finds its program. Its working dir (GORAY_WORKING_DIR) is
+// a path on its machine too: the driver packs it as a job's working_dir
+// package and uploads it the same way when the node lacks it. Objects reach a TCP driver inline, never as
 // store files (session.sameHost is false). Only drivers connect this way:
 // a worker's hello over TCP is refused.
 

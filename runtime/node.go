@@ -75,8 +75,9 @@ type NodeConfig struct {
 	PackageCacheDir string `toml:"package_cache_dir"`
 	// DriverTCPAddr, when set, is a host:port where drivers on other
 	// machines connect (GORAY_ADDRESS=tcp://host:port; port 0 picks one,
-	// see DriverTCPAddr). Such a driver uploads its program if the node
-	// lacks it, so only trusted networks may reach this address.
+	// see DriverTCPAddr). Such a driver uploads its program and working
+	// dir if the node lacks them, so only trusted networks may reach this
+	// address.
 	DriverTCPAddr string `toml:"driver_tcp_addr"`
 	// PendingWarning is how long a task or actor waits for resources
 	// before its submitter is warned (demand.go); 0 →
@@ -524,6 +525,10 @@ func (n *Node) sessionClosed(s *session) {
 	}
 	s.closed = true
 	delete(n.sessions, s)
+	if s.upload != nil { // a driver gone mid-upload: drop its partial file (driver_upload.go)
+		s.upload.abort()
+		s.upload = nil
+	}
 	if w := s.worker; w != nil {
 		n.workerDiedLocked(w, "connection closed")
 	}

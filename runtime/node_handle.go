@@ -65,7 +65,7 @@ func (n *Node) handle(s *session, m *msg) {
 		return
 	}
 	var bin string
-	var upload bool
+	var upload uploadAsk
 	if m.t == mHello && m.n2 == 0 {
 		// A driver: find (or build) the worker pool of its program and
 		// working dir before answering, so that its first submission
@@ -102,7 +102,8 @@ func (n *Node) handle(s *session, m *msg) {
 		p := n.clientPrefix(s)
 		reply.data = p[:]
 		s.bin = bin
-		reply.flag = upload // the driver sends its program before anything else
+		reply.flag = upload&askProgram != 0 // the driver sends its program before anything else
+		reply.n2 = int64(upload)            // and its working dir (driver_upload.go)
 		s.send(reply)
 		if m.n2 != 0 && (!s.sameHost || !n.workerHelloLocked(s, uint64(m.n2))) { // workers connect only locally
 			n.log.Warn("unknown worker said hello", "worker", m.n2)

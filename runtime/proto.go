@@ -54,7 +54,7 @@ const (
 	mCancelTask  msgType = 23 // node→worker: tid, flag=force
 	mExit        msgType = 24 // node→worker
 	mSteal       msgType = 25 // node→worker: give back queued tasks (mReturned)
-	mBinary      msgType = 26 // driver→node: str=sha256, data=a chunk of its program, flag=last (with req → mReply); sent when the hello reply's flag asks
+	mBinary      msgType = 26 // driver→node: str=sha256, n=0 program | 1 working-dir package, data=a chunk, flag=last (with req → mReply; with askAcks every chunk has a req); sent when the hello reply's flag or n2 asks (driver_upload.go)
 )
 
 // wireArg is a resolved argument pushed to a worker: inline bytes, or a

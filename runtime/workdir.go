@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,10 +24,14 @@ import (
 // peer fetches the package from the sender once (runtime/remote) and
 // starts its workers in its own unpacked copy.
 //
-// A working dir without a package (a driver started by `goray submit` on an
-// embedded cluster, or by hand) is a plain local path: workers on the same
-// node use it, and tasks forwarded elsewhere run in the peer's default
-// directory, since there is nothing to ship.
+// A driver that connects over TCP, which may be on another machine, never
+// announces a plain path: its client packs GORAY_WORKING_DIR into a
+// package and uploads it when the node lacks it (driver_upload.go), so it
+// is then treated exactly like a job's uploaded dir. A working dir without
+// a package (a driver started by `goray submit` on an embedded cluster, or
+// by hand on a daemon's machine) is a plain local path: workers on the
+// same node use it, and tasks forwarded elsewhere run in the peer's
+// default directory, since there is nothing to ship.
 
 // Environment variables through which the job manager tells a driver its
 // working dir; the driver's client announces them to its node.
@@ -141,6 +144,9 @@ type driverHello struct {
 	Pkg string
 	// Upload: the driver can send its program if the node lacks it.
 	Upload bool
+	// UploadPkg: the driver can send Pkg, which it packed from Dir on its
+	// own machine, if the node lacks it.
+	UploadPkg bool
 }
 
 func (h driverHello) encode() (str2 string, data []byte) {
@@ -154,6 +160,9 @@ func (h driverHello) encode() (str2 string, data []byte) {
 	}
 	if h.Upload {
 		b.WriteString("\nupload=1")
+	}
+	if h.UploadPkg {
+		b.WriteString("\nuploadpkg=1")
 	}
 	return h.BinPath, b.Bytes()
 }
@@ -170,6 +179,8 @@ func parseDriverHello(str2 string, data []byte) driverHello {
 			h.Pkg = v
 		case "upload":
 			h.Upload = v == "1"
+		case "uploadpkg":
+			h.UploadPkg = v == "1"
 		}
 	}
 	return h
@@ -193,119 +204,38 @@ func (n *Node) driverWorkDir(s *session, h driverHello) string {
 	return ""
 }
 
-// binUpload is a driver's program arriving in chunks (mBinary) because
-// the node did not have it.
-type binUpload struct {
-	sum string
-	wd  string
-	buf bytes.Buffer
-	err string // the first refusal; reported with the last chunk
-}
-
-// maxUploadBytes bounds an uploaded program.
-const maxUploadBytes = 2 << 30
-
 // resolveDriverHello maps a driver's hello to its worker pool. It does
 // file I/O and must be called without n.mu. A driver on this machine (a
 // unix-socket session) is read from its path; a driver that connected over
-// TCP may be on another machine, so its path means nothing here: the node
-// uses its cache, or, when the driver offers, asks for the program
-// (upload) and completes the pool when the last chunk arrives.
-func (n *Node) resolveDriverHello(s *session, m *msg) (key string, upload bool) {
+// TCP may be on another machine, so its paths mean nothing here: the node
+// uses its binary cache and package store, or, when the driver offers,
+// asks for the program and the working dir's package (ask) and completes
+// the pool when their last chunks arrive (driver_upload.go).
+func (n *Node) resolveDriverHello(s *session, m *msg) (key string, ask uploadAsk) {
 	h := parseDriverHello(m.str2, m.data)
-	wd := n.driverWorkDir(s, h)
-	if h.BinSHA == "" {
-		return poolKey("", wd), false
-	}
-	if s.sameHost {
-		return poolKey(n.resolveDriverBinary(h.BinPath, h.BinSHA), wd), false
-	}
-	if n.HasBinary(h.BinSHA) {
-		return n.WorkerPool(h.BinSHA, wd), false
-	}
-	if !h.Upload || !pkgstore.ValidSum(h.BinSHA) {
-		n.log.Warn("a remote driver's program is not here; its tasks run in the node's default workers", "sha256", h.BinSHA)
-		return poolKey("", wd), false
-	}
-	n.mu.Lock()
-	s.upload = &binUpload{sum: h.BinSHA, wd: wd}
-	n.mu.Unlock()
-	return poolKey("", wd), true
-}
-
-// onBinaryChunk receives one chunk of a driver's program. The last chunk
-// (flag) carries a request ID: the node verifies and stores the program,
-// moves the session to its pool, and replies, with the first error if any
-// chunk was refused. It runs on the session's reader goroutine, without
-// n.mu, because it does I/O.
-func (n *Node) onBinaryChunk(s *session, m *msg) {
-	n.mu.Lock()
-	u := s.upload
-	n.mu.Unlock()
-	if u == nil {
-		if m.req != 0 {
-			s.send(&msg{t: mReply, req: m.req, err: &ErrorInfo{Kind: ErrKindSystem, Message: "runtime: program upload: the node did not ask for one"}})
-		}
-		return
+	var u binUpload
+	if h.UploadPkg && !s.sameHost && pkgstore.ValidSum(h.Pkg) && !n.HasPackage(h.Pkg) {
+		u.pkg = h.Pkg // the pool's dir is known once it arrived
+	} else {
+		u.wd = n.driverWorkDir(s, h)
 	}
 	switch {
-	case u.err != "":
-	case m.str != u.sum:
-		u.err = fmt.Sprintf("runtime: program upload: chunk of %.12s, want %.12s", m.str, u.sum)
-	case u.buf.Len()+len(m.data) > maxUploadBytes:
-		u.err = fmt.Sprintf("runtime: program upload: larger than %d MiB", maxUploadBytes>>20)
+	case h.BinSHA == "":
+	case s.sameHost:
+		u.bin = n.resolveDriverBinary(h.BinPath, h.BinSHA)
+	case n.HasBinary(h.BinSHA):
+		u.bin = h.BinSHA
+	case !h.Upload || !pkgstore.ValidSum(h.BinSHA):
+		n.log.Warn("a remote driver's program is not here; its tasks run in the node's default workers", "sha256", h.BinSHA)
 	default:
-		u.buf.Write(m.data)
+		u.sum = h.BinSHA
 	}
-	if u.err != "" {
-		u.buf = bytes.Buffer{}
+	key = n.WorkerPool(u.bin, u.wd)
+	if u.sum == "" && u.pkg == "" {
+		return key, 0
 	}
-	if !m.flag {
-		return
-	}
-	size := u.buf.Len()
-	if u.err == "" {
-		if err := n.AddBinary(u.sum, &u.buf); err != nil {
-			u.err = fmt.Sprintf("runtime: program upload: %v", err)
-		}
-	}
-	key := n.WorkerPool(u.sum, u.wd) // hashes the default binary once: not under n.mu
 	n.mu.Lock()
-	s.upload = nil
-	if u.err == "" {
-		s.bin = key
-	}
+	s.upload = &u
 	n.mu.Unlock()
-	if u.err != "" {
-		s.send(&msg{t: mReply, req: m.req, err: &ErrorInfo{Kind: ErrKindSystem, Message: u.err}})
-		return
-	}
-	n.log.Info("a driver uploaded its program", "sha256", u.sum[:12], "bytes", size)
-	s.send(&msg{t: mReply, req: m.req})
-}
-
-// uploadChunk is the size of one mBinary frame: big enough that a program
-// costs few frames, small enough not to hold up the connection's other
-// messages for long.
-const uploadChunk = 4 << 20
-
-// uploadBinary sends this program to the node in chunks, after the node's
-// hello asked for it, and waits until the node has verified and stored it.
-func (c *Client) uploadBinary(ctx context.Context) error {
-	id, err := selfBinary()
-	if err != nil {
-		return fmt.Errorf("runtime: upload program: %w", err)
-	}
-	data, err := os.ReadFile(id.Path)
-	if err != nil {
-		return fmt.Errorf("runtime: upload program: %w", err)
-	}
-	for len(data) > uploadChunk {
-		c.send(&msg{t: mBinary, str: id.SHA256, data: data[:uploadChunk]})
-		data = data[uploadChunk:]
-	}
-	if _, err := c.call(ctx, &msg{t: mBinary, str: id.SHA256, data: data, flag: true}); err != nil {
-		return fmt.Errorf("runtime: upload program %.12s: %w", id.SHA256, err)
-	}
-	return nil
+	return key, u.ask()
 }

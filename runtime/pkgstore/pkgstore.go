@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -63,7 +62,9 @@ func (s Store) Has(sum string) bool {
 
 // Put reads an archive from r, checks that it hashes to sum and is at most
 // MaxBytes, and stores it. A package that is already there is not read
-// again: content addressing makes copies equal.
+// again: content addressing makes copies equal. The archive streams
+// through a temporary file (NewUpload), so memory holds one copy buffer,
+// not the archive.
 func (s Store) Put(sum string, r io.Reader) error {
 	if !ValidSum(sum) {
 		return fmt.Errorf("%w: %q is not a sha256", ErrBadPackage, sum)
@@ -71,64 +72,96 @@ func (s Store) Put(sum string, r io.Reader) error {
 	if s.Has(sum) {
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	in, err := s.NewUpload(sum)
 	if err != nil {
-		return fmt.Errorf("package %.12s: %w", sum, err)
+		return err
 	}
-	return s.PutBytes(sum, data)
+	if _, err := io.Copy(in, r); err != nil {
+		in.Abort()
+		return s.uploadErr(sum, err)
+	}
+	return s.Commit(in)
 }
 
 // PutBytes is Put for an archive already in memory.
 func (s Store) PutBytes(sum string, data []byte) error {
+	return s.Put(sum, bytes.NewReader(data))
+}
+
+// NewUpload starts receiving package sum in pieces: write the archive to
+// the returned Incoming, then Commit it (or Abort). The pieces go to a
+// temporary file in the store's directory, and at most MaxBytes are taken.
+func (s Store) NewUpload(sum string) (*Incoming, error) {
 	if !ValidSum(sum) {
-		return fmt.Errorf("%w: %q is not a sha256", ErrBadPackage, sum)
+		return nil, fmt.Errorf("%w: %q is not a sha256", ErrBadPackage, sum)
 	}
-	if s.Has(sum) {
+	in, err := NewIncoming(s.Dir, sum, MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("package store: %w", err)
+	}
+	return in, nil
+}
+
+// Commit verifies an upload's archive, unpacks it and keeps it, or drops
+// it and says why: a hash mismatch, an archive past MaxBytes or a corrupt
+// one is an error wrapping ErrBadPackage, and nothing of it is stored.
+func (s Store) Commit(in *Incoming) error {
+	sum := in.Sum()
+	if err := in.Verify(); err != nil {
+		return s.uploadErr(sum, err)
+	}
+	if s.Has(sum) { // a concurrent upload of the same content won
+		in.Abort()
 		return nil
-	}
-	if len(data) > MaxBytes {
-		return fmt.Errorf("%w: package %.12s is larger than %d MiB", ErrBadPackage, sum, MaxBytes>>20)
-	}
-	h := sha256.Sum256(data)
-	if got := hex.EncodeToString(h[:]); got != sum {
-		return fmt.Errorf("%w: content hashes to %s, not %s", ErrBadPackage, got, sum)
-	}
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return fmt.Errorf("package store: %w", err)
 	}
 	// The tree first, then the archive: Has needs both, so a crash in
 	// between leaves a package that is stored again, never a half one.
 	if st, err := os.Stat(s.Path(sum)); err != nil || !st.IsDir() {
-		tmp, err := os.MkdirTemp(s.Dir, ".incoming-")
-		if err != nil {
+		if err := s.unpackFile(sum, in.TempPath()); err != nil {
+			in.Abort()
+			return err
+		}
+	}
+	if err := in.Commit(s.ArchivePath(sum), 0o644); err != nil {
+		return fmt.Errorf("package store: %w", err)
+	}
+	return nil
+}
+
+// uploadErr words a failed upload of package sum.
+func (s Store) uploadErr(sum string, err error) error {
+	var mm *MismatchError
+	switch {
+	case errors.As(err, &mm):
+		return fmt.Errorf("%w: %w", ErrBadPackage, err)
+	case errors.Is(err, ErrTooLarge):
+		return fmt.Errorf("%w: package %.12s is larger than %d MiB", ErrBadPackage, sum, MaxBytes>>20)
+	}
+	return fmt.Errorf("package %.12s: %w", sum, err)
+}
+
+// unpackFile unpacks the archive at path into the store's tree for sum,
+// through a temporary directory renamed into place.
+func (s Store) unpackFile(sum, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("package store: %w", err)
+	}
+	defer f.Close()
+	tmp, err := os.MkdirTemp(s.Dir, ".incoming-")
+	if err != nil {
+		return fmt.Errorf("package store: %w", err)
+	}
+	if err := Unpack(f, tmp); err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("package %.12s: %w", sum, err)
+	}
+	if err := os.Rename(tmp, s.Path(sum)); err != nil {
+		os.RemoveAll(tmp)
+		if st, serr := os.Stat(s.Path(sum)); serr != nil || !st.IsDir() {
 			return fmt.Errorf("package store: %w", err)
 		}
-		if err := Unpack(bytes.NewReader(data), tmp); err != nil {
-			os.RemoveAll(tmp)
-			return fmt.Errorf("package %.12s: %w", sum, err)
-		}
-		if err := os.Rename(tmp, s.Path(sum)); err != nil {
-			os.RemoveAll(tmp)
-			if st, serr := os.Stat(s.Path(sum)); serr != nil || !st.IsDir() {
-				return fmt.Errorf("package store: %w", err)
-			}
-			// A concurrent store of the same content won.
-		}
-	}
-	f, err := os.CreateTemp(s.Dir, ".archive-")
-	if err != nil {
-		return fmt.Errorf("package store: %w", err)
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), s.ArchivePath(sum))
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-		return fmt.Errorf("package store: %w", err)
+		// A concurrent store of the same content won.
 	}
 	return nil
 }
