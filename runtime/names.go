@@ -20,8 +20,11 @@ import (
 // membership changes, so that the record follows the name's owner, and
 // releases the name when the actor dies for good. The hosting node also
 // releases it when the actor dies there for good, because the creator's
-// proxy does not learn of that death. NameDirectory is the record keeper
-// the owner runs; it is pure logic, table-tested.
+// proxy does not learn of that death. A detached actor is not fate-shared
+// with its creator: when the creator's node dies, the node hosting the
+// actor becomes the registrant (AdoptName) and the name lives on with the
+// actor. NameDirectory is the record keeper the owner runs; it is pure
+// logic, table-tested.
 
 // ErrNameTaken is the directory's answer to a reservation of a name that
 // another live actor holds. It surfaces to users as ErrKindActorExists.
@@ -32,8 +35,10 @@ type NameRecord struct {
 	Name  string  `json:"name"`
 	Actor ActorID `json:"actor"`
 	Class string  `json:"class"`
-	// Owner is the node that created the actor and decides its restarts
-	// and death; the record dies with it.
+	// Owner is the name's registrant: the node that created the actor
+	// and decides its restarts and death, or, once that node died, the
+	// node hosting a detached actor (Node.AdoptName). The record dies
+	// with it.
 	Owner string `json:"owner"`
 	// Node is where the actor lives as far as Owner knows ("" while it is
 	// being placed again).
@@ -42,6 +47,9 @@ type NameRecord struct {
 	// Owner's clock). It decides a duplicate found after a partition
 	// heals: the older record keeps the name.
 	Created int64 `json:"created"`
+	// Detached: the actor is not fate-shared with its creator, so its
+	// host takes the record over when the creator's node dies.
+	Detached bool `json:"detached,omitempty"`
 }
 
 // Wins reports whether r keeps the name against other, a record of a
@@ -244,7 +252,7 @@ func (n *Node) createActorReplyLocked(s *session, req uint64, spec *TaskSpec) {
 		s.send(&msg{t: mReply, req: req, err: e})
 		return
 	}
-	rec := NameRecord{Name: spec.Name, Actor: spec.ID, Class: spec.Func, Owner: n.id, Node: n.id, Created: time.Now().UnixNano()}
+	rec := NameRecord{Name: spec.Name, Actor: spec.ID, Class: spec.Func, Owner: n.id, Node: n.id, Created: time.Now().UnixNano(), Detached: spec.Detached}
 	ctx, cancel := context.WithTimeout(context.Background(), nameReserveTimeout)
 	hooks := n.hooks
 	hooks.ReserveName(ctx, rec, func(holder NameRecord, err error) {
@@ -302,7 +310,7 @@ func (n *Node) nameRecordLocked(a *actorEntry) NameRecord {
 	if a.proxy {
 		node = a.remote
 	}
-	return NameRecord{Name: a.spec.Name, Actor: a.id, Class: a.spec.Func, Owner: n.id, Node: node, Created: a.nameCreated}
+	return NameRecord{Name: a.spec.Name, Actor: a.id, Class: a.spec.Func, Owner: n.id, Node: node, Created: a.nameCreated, Detached: a.spec.Detached}
 }
 
 // NameRecords returns the records of the live named actors this node
@@ -374,4 +382,28 @@ func (n *Node) nameMovedLocked(a *actorEntry) {
 		return
 	}
 	n.hooks.AnnounceName(context.Background(), n.nameRecordLocked(a))
+}
+
+// AdoptName makes this node the registrant of rec's name: rec is the
+// record of a detached actor that lives here, which its creator (rec.Owner)
+// announced before that node died or left. A detached actor outlives its
+// creator, as in Ray, so its name must too; from now on this node
+// announces the name with itself as the record's owner, and releases it
+// when the actor dies for good. The creation time is kept, so that a
+// duplicate found after a partition heals is judged as before. It
+// reports whether it adopted the name: not when the actor is not (or no
+// longer) alive here under that name, is not detached, or already has a
+// registrant here.
+func (n *Node) AdoptName(rec NameRecord) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a := n.actors[rec.Actor]
+	if a == nil || a.proxy || a.state == aDead || !a.spec.Detached || a.spec.Name != rec.Name ||
+		a.nameCreated != 0 || rec.Created == 0 || n.named[rec.Name] != a.id {
+		return false
+	}
+	a.nameCreated = rec.Created
+	n.log.Info("hosting a detached named actor whose creator node is gone; keeping its name",
+		"name", rec.Name, "actor", rec.Actor, "creator", rec.Owner)
+	return true
 }

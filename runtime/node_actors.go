@@ -42,9 +42,10 @@ type actorEntry struct {
 	// located); this entry forwards its calls there in arrival order.
 	proxy  bool
 	remote string
-	// nameCreated: this node created the actor and reserved its name
-	// cluster-wide at this time (unix ns); it announces and releases the
-	// name (names.go). 0 otherwise.
+	// nameCreated: this node is the registrant of the actor's name,
+	// reserved cluster-wide at this time (unix ns): it created the actor,
+	// or hosts a detached actor whose creator node died (AdoptName); it
+	// announces and releases the name (names.go). 0 otherwise.
 	nameCreated int64
 }
 

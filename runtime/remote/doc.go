@@ -103,11 +103,29 @@
 // come from the creators' clocks, so with skewed clocks "older" is as
 // good as the clocks are; the rule still picks exactly one winner.
 //
-// Limits: a detached named actor outlives its creator node's death, but
-// its name does not (the record dies with its registrant). Placement
-// groups have no cluster-wide names: a group's name is a label, and its
-// reservation is atomic across nodes by its own two-phase protocol
-// (runtime/pg_cluster.go), not through this directory.
+// Creator death (names_detached.go): as in Ray, a detached named actor
+// outlives its creator's node with its name, and a non-detached actor
+// dies with it. A creator sends the record of each detached actor it
+// placed on a peer to that host with every announcement
+// (rt.namehosted/v1). When the creator's node is reported dead or gone
+// and stays so for a second (a wrongly suspected node refutes sooner),
+// the host kills the non-detached actors that node created there (their
+// names are free again) and adopts the records of the detached ones: it
+// becomes their registrant, announces them with itself as the record's
+// owner and the original creation time, and releases them when the actor
+// dies for good. A directory that dropped a registrant's records asks it
+// to announce again (rt.namerefresh/v1) when it sees it alive again.
+//
+// Limits: after its creator's node died, a detached actor is restarted by
+// nobody: if its host dies too, the actor and its name are gone (Ray's
+// GCS would restart it elsewhere within max_restarts). A creator that
+// dies before its host received the record (one message after the
+// placement) takes the name with it, though the actor lives on. A node
+// declared dead for more than a second counts as dead even if it comes
+// back, as elsewhere in the engine. Placement groups have no cluster-wide
+// names: a group's name is a label, and its reservation is atomic across
+// nodes by its own two-phase protocol (runtime/pg_cluster.go), not
+// through this directory.
 //
 // Lineage reconstruction (lineage.go here, runtime/lineage.go for the
 // owner): when a member dies, each object whose only copy it kept is

@@ -25,6 +25,8 @@ const (
 	kindNameRelease  = "rt.namerelease/v1"  // JSON NameRecord (name and actor): it died for good
 	kindNameLost     = "rt.namelost/v1"     // JSON nameLost: the receiver's actor lost its name
 	kindNameDied     = "rt.namedied/v1"     // JSON nameDied: the receiver's actor died on another node
+	kindNameHosted   = "rt.namehosted/v1"   // JSON NameRecord of a detached actor the receiver hosts
+	kindNameRefresh  = "rt.namerefresh/v1"  // empty: announce your names again (names_detached.go)
 )
 
 // Statuses of a nameReply.
@@ -68,6 +70,11 @@ type nameDir struct {
 	get      *cluster.Caller
 	changed  atomic.Int64 // unix ns of the last membership change this node saw
 	announce sync.Mutex   // one announcement round at a time
+
+	// host: this node's part as the host of detached actors and as a
+	// registrant that peers may wrongly have declared dead
+	// (names_detached.go).
+	host hostState
 }
 
 // NameKey is the key whose cluster.Owner keeps the record of the actor
@@ -77,7 +84,7 @@ func NameKey(name string) string { return "actor/" + name }
 // startNames subscribes to the directory's frames and starts the periodic
 // re-announcement.
 func (e *Engine) startNames() {
-	e.nd = &nameDir{recs: grt.NewNameDirectory(),
+	e.nd = &nameDir{recs: grt.NewNameDirectory(), host: newHostState(),
 		reserve: cluster.NewCaller(e.tr, kindNameReserve), get: cluster.NewCaller(e.tr, kindNameGet)}
 	e.cancels = append(e.cancels, e.nd.reserve.Close, e.nd.get.Close,
 		cluster.Serve(e.tr, kindNameReserve, e.onNameReserve),
@@ -86,6 +93,8 @@ func (e *Engine) startNames() {
 		e.tr.Subscribe(kindNameRelease, e.onNameRelease),
 		e.tr.Subscribe(kindNameLost, e.onNameLost),
 		e.tr.Subscribe(kindNameDied, e.onNameDied),
+		e.tr.Subscribe(kindNameHosted, e.onNameHosted),
+		e.tr.Subscribe(kindNameRefresh, e.onNameRefresh),
 	)
 	e.wg.Add(1)
 	go func() {
@@ -101,6 +110,7 @@ func (e *Engine) startNames() {
 				if n := e.nd.recs.Expire(nameExpireAfter); n > 0 {
 					e.log.Info("forgot actor names nobody announced any more", "names", n)
 				}
+				e.expireHosted()
 			}
 		}
 	}()
@@ -109,7 +119,9 @@ func (e *Engine) startNames() {
 // namesMembershipChanged starts the handover after a membership change:
 // records of a departed owner node are dropped (their actors died with
 // it), and every named actor this node created is announced to its name's
-// owner as the new view computes it.
+// owner as the new view computes it. The actors a departed node created
+// here die with it unless they are detached; the detached ones keep their
+// names, which this node takes over (creatorGone).
 func (e *Engine) namesMembershipChanged(ev cluster.Event) {
 	switch ev.Type {
 	case cluster.EventJoin, cluster.EventLeave, cluster.EventFailed:
@@ -123,7 +135,11 @@ func (e *Engine) namesMembershipChanged(ev cluster.Event) {
 	if ev.Type != cluster.EventJoin {
 		if n := e.nd.recs.DropOwner(ev.Member.ID); n > 0 {
 			e.log.Info("dropped the actor names of a departed node", "node", ev.Member.ID, "names", n)
+			e.nd.host.droppedFrom(ev.Member.ID)
 		}
+		e.creatorGone(ev.Member.ID) // names_detached.go
+	} else {
+		e.askRefresh(ev.Member.ID) // names_detached.go
 	}
 	e.wg.Add(1)
 	go func() {
@@ -178,8 +194,10 @@ func (e *Engine) announceNames() {
 }
 
 // announceTo sends rec to the directory on owner through owner's ordered
-// outbox (so that a release sent later arrives later), or applies it here.
+// outbox (so that a release sent later arrives later), or applies it here;
+// a detached actor's record goes to its host too (tellHost).
 func (e *Engine) announceTo(owner string, rec grt.NameRecord) {
+	e.tellHost(rec)
 	if owner == e.mem.LocalID() {
 		e.send(owner, func() { e.applyAnnounce(rec) })
 		return
@@ -199,6 +217,7 @@ func (e *Engine) AnnounceName(_ context.Context, rec grt.NameRecord) {
 
 // ReleaseName implements grt.ClusterHooks.
 func (e *Engine) ReleaseName(_ context.Context, rec grt.NameRecord) {
+	e.adoptedDied(rec) // names_detached.go
 	owner := e.nameOwner(rec.Name)
 	if owner == e.mem.LocalID() {
 		self := owner

@@ -1,0 +1,30 @@
+package runtime
+
+// Fate sharing across nodes. In Ray an actor is owned by the worker or
+// driver that created it and dies with it, unless it is detached. Here a
+// creator that exits closes its session, which kills its non-detached
+// actors wherever they live (the proxy tells the host). A creator whose
+// whole node dies cannot: nothing is left to tell the host. So the host
+// does it itself when the membership reports the node dead or gone.
+
+// CreatorNodeGone kills, for good, every non-detached actor living here
+// whose creation a peer forwarded from node, which died or left: its
+// creator died with it. Detached actors live on (see AdoptName for their
+// names). It returns how many actors it killed.
+func (n *Node) CreatorNodeGone(node string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	killed := 0
+	for _, a := range n.actors {
+		if a.proxy || a.state == aDead || a.spec.Detached || a.owner == nil || !a.owner.forwarded ||
+			a.owner.origin == nil || a.owner.origin.node != node {
+			continue
+		}
+		n.killActorLocked(a, true, "its creator's node "+node+" is gone")
+		killed++
+	}
+	if killed > 0 {
+		n.log.Info("killed the actors whose creator's node is gone", "node", node, "actors", killed)
+	}
+	return killed
+}

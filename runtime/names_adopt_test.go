@@ -1,0 +1,97 @@
+package runtime
+
+import (
+	"testing"
+	"time"
+)
+
+// runForwardedActor creates an actor here as if peer had forwarded its
+// creation, and waits for the creation's outcome.
+func runForwardedActor(t *testing.T, n *Node, peer string, spec *TaskSpec) {
+	t.Helper()
+	done := make(chan *ErrorInfo, 1)
+	n.RunForwardedFor(peer, spec, "", func(_ []ForwardResult, e *ErrorInfo) { done <- e })
+	select {
+	case e := <-done:
+		if e != nil {
+			t.Fatalf("create %s forwarded by %s: %v", spec.Name, peer, e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("create %s forwarded by %s: no outcome in 10s", spec.Name, peer)
+	}
+}
+
+// When the node that created actors living here dies, the non-detached
+// ones die with it (CreatorNodeGone) and the detached ones live on; this
+// node adopts a detached actor's name (AdoptName): it announces it as
+// its own, with the original creation time, and releases it when the
+// actor dies for good.
+func TestCreatorNodeGoneKillsAttachedAndAdoptsDetached(t *testing.T) {
+	n, fc, ctx := startFakeClustered(t)
+	c := n.LocalClient()
+	mk := func(id byte, name string, detached bool) *TaskSpec {
+		return &TaskSpec{ID: actorN(id), Kind: KindActorCreate, Func: "A", MaxConcurrency: 1, Name: name, Detached: detached}
+	}
+	runForwardedActor(t, n, "creator", mk(1, "keep", true))
+	runForwardedActor(t, n, "creator", mk(2, "fate", false))
+	runForwardedActor(t, n, "bystander", mk(3, "other", false))
+	// The creator reserved "keep" in the directory before forwarding it.
+	created := NameRecord{Name: "keep", Actor: actorN(1), Class: "A", Owner: "creator", Node: n.ID(), Created: 42, Detached: true}
+	if _, err := fakeDir(fc).Reserve(created); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.NameRecords()) != 0 {
+		t.Fatalf("a host announces names before adopting any: %+v", n.NameRecords())
+	}
+
+	if got := n.CreatorNodeGone("nobody"); got != 0 {
+		t.Fatalf("CreatorNodeGone of a node that created nothing here killed %d", got)
+	}
+	if got := n.CreatorNodeGone("creator"); got != 1 {
+		t.Fatalf("CreatorNodeGone killed %d actors, want the one non-detached actor", got)
+	}
+	if _, _, ok := n.NamedActor("fate"); ok {
+		t.Fatal("the non-detached actor outlived its creator's node")
+	}
+	for _, name := range []string{"keep", "other"} {
+		if _, _, ok := n.NamedActor(name); !ok {
+			t.Fatalf("actor %q died with another node's creator", name)
+		}
+	}
+
+	for _, tc := range []struct {
+		what string
+		rec  NameRecord
+	}{
+		{"an unknown actor", NameRecord{Name: "keep", Actor: actorN(9), Owner: "creator", Created: 42, Detached: true}},
+		{"another name", NameRecord{Name: "nope", Actor: actorN(1), Owner: "creator", Created: 42, Detached: true}},
+		{"a dead actor", NameRecord{Name: "fate", Actor: actorN(2), Owner: "creator", Created: 42}},
+		{"a non-detached actor", NameRecord{Name: "other", Actor: actorN(3), Owner: "bystander", Created: 42}},
+		{"no creation time", NameRecord{Name: "keep", Actor: actorN(1), Owner: "creator", Detached: true}},
+	} {
+		if n.AdoptName(tc.rec) {
+			t.Errorf("AdoptName adopted %s: %+v", tc.what, tc.rec)
+		}
+	}
+	if !n.AdoptName(created) {
+		t.Fatal("AdoptName refused the detached actor living here")
+	}
+	if n.AdoptName(created) {
+		t.Fatal("AdoptName adopted the same name twice")
+	}
+	recs := n.NameRecords()
+	want := NameRecord{Name: "keep", Actor: actorN(1), Class: "A", Owner: n.ID(), Node: n.ID(), Created: 42, Detached: true}
+	if len(recs) != 1 || recs[0] != want {
+		t.Fatalf("NameRecords after the adoption = %+v, want [%+v]", recs, want)
+	}
+	// Killed for good: this node, the registrant now, releases the name.
+	if err := c.KillActor(ctx, actorN(1), true); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := fakeDir(fc).Lookup("keep"); ok {
+		t.Fatalf("the adopted actor's name outlived it: %+v", r)
+	}
+	if len(n.NameRecords()) != 0 {
+		t.Fatalf("NameRecords after the kill = %+v", n.NameRecords())
+	}
+}
