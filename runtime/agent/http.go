@@ -120,10 +120,14 @@ func (a *Agent) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			// Say which of the two it was: a user who set a token
+			// should not be told to set one.
+			msg := "unauthorized: this gorayd requires a bearer token (goray --token or GORAY_TOKEN)"
+			if ok && got != "" {
+				msg = "unauthorized: wrong token: this gorayd's http.token differs from the one sent (goray --token or GORAY_TOKEN)"
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gorayd"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{
-				"error": "unauthorized: this gorayd requires a bearer token (goray --token or GORAY_TOKEN)",
-			})
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
 			return
 		}
 		next.ServeHTTP(w, r)
