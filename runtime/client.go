@@ -97,12 +97,12 @@ func (c *Client) hello(ctx context.Context, workerID uint64) error {
 		// its working dir, where those workers start (workdir.go). Over
 		// TCP the node may be on another machine, where the program's
 		// path means nothing: the driver offers to send it instead.
-		dh := driverHello{Dir: os.Getenv(EnvWorkingDir), Pkg: os.Getenv(EnvWorkingDirPackage)}
+		dh := driverHello{Dir: os.Getenv(EnvWorkingDir), Pkg: os.Getenv(EnvWorkingDirPackage), Job: os.Getenv(EnvJobID)}
 		tcp := c.cn.nc.RemoteAddr().Network() == "tcp"
 		if tcp && dh.Dir != "" && dh.Pkg == "" {
 			// A local dir means nothing on the node's machine: offer it as
 			// a package, as the job API would have (driver_upload.go).
-			p, err := packWorkDir(dh.Dir)
+			p, err := packWorkDir(ctx, dh.Dir)
 			if err != nil {
 				return err
 			}

@@ -193,6 +193,7 @@ func (n *Node) forwardMessageLocked(t *taskEntry) (*ForwardMessage, bool) {
 	}
 	bin, pkg := n.forwardParts(key) // workdir.go
 	spec.Contained = nil            // refs nested in arguments are not shipped (yet)
+	spec.Job = t.job                // the peer's task history names the job (taskhistory.go)
 	return &ForwardMessage{Spec: &spec, Binary: bin, Package: pkg, Release: release}, true
 }
 
@@ -206,6 +207,7 @@ func (n *Node) forwardLocked(t *taskEntry, node string) {
 	n.holdInFlightLocked(node, argRefs(fm.Spec)) // borrow.go: until node counted them
 	t.state = tPushed
 	t.fwdNode = node
+	t.started, t.pid = nowNano(), 0 // taskhistory.go
 	n.log.Debug("forwarding a task", "task", t.spec.ID, "func", t.spec.Func, "node", node)
 	demand := t.spec.Resources
 	n.addFwdDemandLocked(node, demand, 1)

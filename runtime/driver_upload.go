@@ -160,6 +160,8 @@ func (n *Node) takeChunk(u *binUpload, m *msg) error {
 		want = u.pkg
 	}
 	switch {
+	case m.n != uploadProgram && m.n != uploadPackage:
+		return fmt.Errorf("unknown content kind %d", m.n)
 	case want == "":
 		return errors.New("the node did not ask for one")
 	case m.str != want:
@@ -233,7 +235,7 @@ type packedDir struct {
 // packWorkDir packs dir (GORAY_WORKING_DIR of a driver that connects over
 // TCP) the way the job API does, into a temporary file, so that neither
 // packing nor sending holds the archive in memory.
-func packWorkDir(dir string) (*packedDir, error) {
+func packWorkDir(ctx context.Context, dir string) (*packedDir, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: working dir %s: %w", dir, err)
@@ -247,7 +249,7 @@ func packWorkDir(dir string) (*packedDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: pack working dir: %w", err)
 	}
-	sum, size, err := pkgstore.Pack(f, abs, nil)
+	sum, size, err := pkgstore.Pack(ctx, f, abs, nil)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

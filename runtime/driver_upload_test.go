@@ -310,7 +310,7 @@ func TestTCPDriverShipsItsWorkingDir(t *testing.T) {
 
 	// The same dir again: the node has it, so the hello asks for nothing;
 	// a driver that cannot pack its dir is refused before it connects.
-	p, err := packWorkDir(wd)
+	p, err := packWorkDir(context.Background(), wd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,9 @@ func EncodeForward(f *ForwardMessage) []byte {
 	e.str(f.Binary)
 	e.str(f.Package)
 	e.taskspec(f.Spec)
+	// Appended after the spec, so a peer that predates it ignores it and
+	// one that expects it reads a message without it as no job.
+	e.str(f.Spec.Job)
 	return e.b
 }
 
@@ -54,6 +57,9 @@ func DecodeForward(b []byte) (*ForwardMessage, error) {
 	f := &ForwardMessage{Binary: d.str()}
 	f.Package = d.str()
 	f.Spec = d.taskspec()
+	if d.err == nil && len(d.b) > 0 {
+		f.Spec.Job = d.str()
+	}
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -196,6 +196,7 @@ type Node struct {
 	fwdDemand   map[string]map[string]float64 // per peer: resources of forwarded work not finished
 
 	failures []TaskSnapshot // the latest task failures (snapshot.go)
+	hist     taskHistory    // the last finished tasks (taskhistory.go)
 	demand   *demandWatch   // the pending-work warning (demand.go)
 	draining bool           // leaving: no new work lands here (drain.go)
 	taskObs  TaskObserver   // nil: nobody watches task transitions
@@ -484,6 +485,8 @@ type session struct {
 	// sink receives the session's messages instead of a connection (a
 	// forwarded task's results), called with n.mu held.
 	sink func(*msg)
+	// job: the job of a driver's session, from its hello ("" none).
+	job string
 }
 
 func (s *session) send(m *msg) {

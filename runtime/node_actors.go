@@ -60,6 +60,7 @@ func (n *Node) createActorLocked(s *session, spec *TaskSpec) *ErrorInfo {
 	}
 	a := &actorEntry{id: spec.ID, spec: spec, owner: s, bin: s.bin, restarts: spec.MaxRestarts, state: aPending}
 	t := &taskEntry{spec: spec, owner: s, actor: a, state: tWaiting, submitted: n.stampLocked()}
+	t.job = n.taskJobLocked(s, spec) // taskhistory.go: the actor's job
 	a.create = t
 	n.actors[a.id] = a
 	n.tasks[spec.ID] = t

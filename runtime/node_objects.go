@@ -23,6 +23,8 @@ type object struct {
 	fetching bool
 	// copies: the peers this node sent copies to.
 	copies []string
+	// job: the job whose driver or task made it ("" unknown; taskhistory.go).
+	job string
 }
 
 // subscription is an outstanding get or wait of one session.
@@ -189,7 +191,7 @@ func (n *Node) freeLocked(ids []ObjectID) {
 
 // putLocked records a new ready object created by session s.
 func (n *Node) putLocked(s *session, id ObjectID, data []byte, inStore bool, size int64, contained []ObjectID) {
-	o := &object{ready: true, data: data, inStore: inStore, size: size}
+	o := &object{ready: true, data: data, inStore: inStore, size: size, job: n.sessionJobLocked(s)}
 	n.objects[id] = o
 	n.refs.AddLocal(id, s.holder)
 	for _, c := range contained {

@@ -42,6 +42,12 @@ type taskEntry struct {
 	failed    bool
 	// fwdNode is the peer a forwarded task runs on ("" if it runs here).
 	fwdNode string
+	// job is the job the task belongs to ("" unknown); started (nowNano)
+	// and pid say when and in which worker it last started, for the task
+	// history (taskhistory.go).
+	job     string
+	started int64
+	pid     int32
 }
 
 // shapeQueue holds the ready normal tasks of one resource shape (and
@@ -130,6 +136,7 @@ func taskHolder(id TaskID) objectstore.HolderID { return objectstore.HolderID("t
 // submitLocked registers a task or actor call submitted by s.
 func (n *Node) submitLocked(s *session, spec *TaskSpec) {
 	t := &taskEntry{spec: spec, owner: s, retries: spec.MaxRetries, state: tWaiting, submitted: n.stampLocked()}
+	t.job = n.taskJobLocked(s, spec) // taskhistory.go
 	if spec.RetryExceptions {
 		t.appTries = spec.MaxRetries
 	}
@@ -141,7 +148,7 @@ func (n *Node) submitLocked(s *session, spec *TaskSpec) {
 	}
 	for i := 0; i < spec.NumReturns; i++ {
 		id := spec.ID.ReturnID(i)
-		n.objects[id] = &object{task: t}
+		n.objects[id] = &object{task: t, job: t.job}
 		n.refs.AddLocal(id, s.holder)
 	}
 	if spec.Kind == KindActorMethod {
@@ -481,6 +488,7 @@ func (n *Node) pushLocked(t *taskEntry, w *workerProc) bool {
 	}
 	t.state = tPushed
 	t.worker = w
+	t.started, t.pid = nowNano(), int32(w.pid)
 	if n.taskObs != nil && !t.submitted.IsZero() {
 		n.taskObs.TaskStarted(t.spec.Func, time.Since(t.submitted))
 	}
@@ -501,6 +509,9 @@ func (n *Node) unpinLocked(t *taskEntry) {
 func (n *Node) finishLocked(t *taskEntry) {
 	if n.taskObs != nil && t.state != tDone && t.spec.Kind != KindActorCreate {
 		n.taskObs.TaskFinished(t.spec.Func, t.failed)
+	}
+	if !t.failed && t.state != tDone {
+		n.recordTaskLocked(t, nil) // a failure was recorded by failTaskLocked
 	}
 	t.state = tDone
 	n.unpinLocked(t)

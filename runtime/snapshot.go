@@ -8,16 +8,24 @@ import (
 	"github.com/goray/goray/runtime/task"
 )
 
-// TaskSnapshot is one live task as the state API shows it.
+// TaskSnapshot is one live or finished task as the state API shows it.
 type TaskSnapshot struct {
 	ID    string
 	Name  string
-	State string // Ray's names: PENDING_ARGS_AVAIL, PENDING_NODE_ASSIGNMENT, RUNNING, FAILED
+	State string // Ray's names: PENDING_ARGS_AVAIL, PENDING_NODE_ASSIGNMENT, RUNNING, FINISHED, FAILED
 	Actor string // the actor of an actor task
-	PID   int    // the worker running it, 0 if none
-	// Error and ErrorType describe a FAILED task (recent failures only).
+	PID   int    // the worker running (or that ran) it here, 0 if none
+	// Node is the peer the task ran on when this node forwarded it there;
+	// "" means this node.
+	Node string
+	// Job is the job the task belongs to; "" when unknown (work of a
+	// driver that no job started).
+	Job string
+	// Error and ErrorType describe a FAILED task.
 	Error     string
 	ErrorType string
+	// StartTime (zero when unknown) and EndTime (zero while it runs).
+	StartTime time.Time
 	EndTime   time.Time
 }
 
@@ -30,6 +38,7 @@ type ActorSnapshot struct {
 	Detached        bool
 	Remote          string // the node it lives on when this node only forwards to it
 	DeathCause      string
+	Job             string // the job that created it; "" unknown
 }
 
 // PGSnapshot is one placement group this node owns.
@@ -54,20 +63,25 @@ type ObjectSnapshot struct {
 	InStore  bool // in the shared-memory store, not inline
 	RefCount int
 	Copies   []string
+	Job      string // the job that made it; "" unknown
 }
 
 // maxSnapshotObjects bounds the objects a Snapshot copies.
 const maxSnapshotObjects = 10000
 
 // Snapshot is what a node holds right now, for the state API, the
-// dashboard and the metrics. Finished tasks are not kept, except the most
-// recent failures, which is what an operator looks for.
+// dashboard and the metrics: its live tasks, its most recent failures
+// (what an operator looks for, kept even when many successes follow) and
+// the history of the tasks that finished here (taskhistory.go).
 type Snapshot struct {
 	Tasks    []TaskSnapshot
 	Failures []TaskSnapshot
-	Actors   []ActorSnapshot
-	PGs      []PGSnapshot
-	Objects  []ObjectSnapshot
+	// History holds the last finished tasks (FINISHED or FAILED), oldest
+	// first, except those listed in Failures.
+	History []TaskSnapshot
+	Actors  []ActorSnapshot
+	PGs     []PGSnapshot
+	Objects []ObjectSnapshot
 }
 
 // maxFailures bounds the failures a node remembers.
@@ -78,8 +92,12 @@ func (n *Node) recordFailureLocked(t *taskEntry, e *ErrorInfo) {
 	if e == nil || e.Kind == ErrKindHandedBack {
 		return // a hand-back (drain.go) is no failure: the task runs elsewhere
 	}
-	f := TaskSnapshot{ID: t.spec.ID.String(), Name: t.spec.Func, State: "FAILED",
-		Error: e.Message, ErrorType: errorType(e.Kind), EndTime: time.Now()}
+	n.recordTaskLocked(t, e) // taskhistory.go
+	f := TaskSnapshot{ID: t.spec.ID.String(), Name: t.spec.Func, State: "FAILED", Node: t.fwdNode, Job: t.job,
+		Error: e.Message, ErrorType: errorType(e.Kind), EndTime: time.Now(), PID: int(t.pid)}
+	if t.started != 0 {
+		f.StartTime = wallTime(t.started)
+	}
 	if t.actor != nil {
 		f.Actor = t.actor.id.String()
 	}
@@ -111,10 +129,19 @@ func errorType(k ErrKind) string {
 	}
 }
 
-// Snapshot copies the node's live tasks, recent failures, actors and
-// placement groups. It holds the node's lock while copying, so callers
-// should poll it (every second or so), not call it per request.
+// Snapshot copies the node's live tasks, recent failures, task history,
+// actors and placement groups. It holds the node's lock while copying, so
+// callers should poll it (every second or so), not call it per request.
+// The history's records are copied under the lock and rendered after it.
 func (n *Node) Snapshot() Snapshot {
+	s, hist := n.snapshot()
+	s.History = renderHistory(hist, s.Failures)
+	return s
+}
+
+// snapshot is Snapshot's part under the lock: all but the rendering of
+// the history, whose raw records it returns, oldest first.
+func (n *Node) snapshot() (Snapshot, []taskRecord) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var s Snapshot
@@ -122,7 +149,7 @@ func (n *Node) Snapshot() Snapshot {
 		if t.state == tDone || t.spec.Kind == KindActorCreate {
 			continue
 		}
-		ts := TaskSnapshot{ID: t.spec.ID.String(), Name: t.spec.Func}
+		ts := TaskSnapshot{ID: t.spec.ID.String(), Name: t.spec.Func, Job: t.job}
 		switch t.state {
 		case tWaiting:
 			ts.State = "PENDING_ARGS_AVAIL"
@@ -133,6 +160,10 @@ func (n *Node) Snapshot() Snapshot {
 			if t.worker != nil {
 				ts.PID = t.worker.pid
 			}
+			ts.Node = t.fwdNode
+			if t.started != 0 {
+				ts.StartTime = wallTime(t.started)
+			}
 		}
 		if t.actor != nil {
 			ts.Actor = t.actor.id.String()
@@ -140,9 +171,13 @@ func (n *Node) Snapshot() Snapshot {
 		s.Tasks = append(s.Tasks, ts)
 	}
 	s.Failures = append(s.Failures, n.failures[max(0, len(n.failures)-maxFailures):]...)
+	hist := n.hist.copy()
 	for _, a := range n.actors {
 		as := ActorSnapshot{ID: a.id.String(), Class: a.spec.Func, Name: a.spec.Name,
 			Detached: a.spec.Detached, Remote: a.remote}
+		if a.create != nil {
+			as.Job = a.create.job
+		}
 		switch a.state {
 		case aPending:
 			as.State = "PENDING_CREATION"
@@ -184,20 +219,40 @@ func (n *Node) Snapshot() Snapshot {
 		}
 		if n.locatedLocked(id, o) {
 			// Made on a peer, whose store keeps it (lineage.go).
-			s.Objects = append(s.Objects, ObjectSnapshot{ID: id.String(), Size: o.size, Ready: true,
+			s.Objects = append(s.Objects, ObjectSnapshot{ID: id.String(), Size: o.size, Ready: true, Job: o.job,
 				RefCount: n.refs.Count(id), Copies: append([]string(nil), n.lin.objs[id].locs...)})
 			continue
 		}
 		if o.fetching {
 			continue
 		}
-		s.Objects = append(s.Objects, ObjectSnapshot{ID: id.String(), Size: o.size, Ready: o.ready,
+		s.Objects = append(s.Objects, ObjectSnapshot{ID: id.String(), Size: o.size, Ready: o.ready, Job: o.job,
 			InStore: o.inStore, RefCount: n.refs.Count(id), Copies: append([]string(nil), o.copies...)})
 	}
 	sort.Slice(s.Objects, func(i, j int) bool { return s.Objects[i].ID < s.Objects[j].ID })
 	sort.Slice(s.Tasks, func(i, j int) bool { return s.Tasks[i].ID < s.Tasks[j].ID })
 	sort.Slice(s.Actors, func(i, j int) bool { return s.Actors[i].ID < s.Actors[j].ID })
-	return s
+	return s, hist
+}
+
+// renderHistory renders the history's records, in order, leaving out the
+// failures Snapshot lists already (with the same record).
+func renderHistory(recs []taskRecord, failures []TaskSnapshot) []TaskSnapshot {
+	if len(recs) == 0 {
+		return nil
+	}
+	listed := make(map[string]bool, len(failures))
+	for _, f := range failures {
+		listed[f.ID] = true
+	}
+	out := make([]TaskSnapshot, 0, len(recs))
+	for i := range recs {
+		if recs[i].err != nil && listed[recs[i].id.String()] {
+			continue
+		}
+		out = append(out, recs[i].snapshot())
+	}
+	return out
 }
 
 // pgStateName names a placement group state as Ray's state API does.

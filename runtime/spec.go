@@ -69,6 +69,10 @@ type TaskSpec struct {
 	// Parent is the task that submitted this one (zero from a driver);
 	// cancelling the parent cancels it too (Ray's recursive cancel).
 	Parent TaskID
+	// Job is the job the task belongs to, as the node that forwards it
+	// knows it (taskhistory.go). Only a forwarded task carries it
+	// (EncodeForward); clients leave it empty and workers never see it.
+	Job string
 }
 
 // ErrKind classifies a failure carried in an ErrorInfo.

@@ -147,6 +147,9 @@ type driverHello struct {
 	// UploadPkg: the driver can send Pkg, which it packed from Dir on its
 	// own machine, if the node lacks it.
 	UploadPkg bool
+	// Job is the driver's job ID (EnvJobID; "" when no job started it):
+	// the node tags the driver's tasks, actors and objects with it.
+	Job string
 }
 
 func (h driverHello) encode() (str2 string, data []byte) {
@@ -163,6 +166,9 @@ func (h driverHello) encode() (str2 string, data []byte) {
 	}
 	if h.UploadPkg {
 		b.WriteString("\nuploadpkg=1")
+	}
+	if h.Job != "" && !strings.ContainsRune(h.Job, '\n') {
+		b.WriteString("\njob=" + h.Job)
 	}
 	return h.BinPath, b.Bytes()
 }
@@ -181,6 +187,8 @@ func parseDriverHello(str2 string, data []byte) driverHello {
 			h.Upload = v == "1"
 		case "uploadpkg":
 			h.UploadPkg = v == "1"
+		case "job":
+			h.Job = v
 		}
 	}
 	return h
@@ -213,6 +221,11 @@ func (n *Node) driverWorkDir(s *session, h driverHello) string {
 // the pool when their last chunks arrive (driver_upload.go).
 func (n *Node) resolveDriverHello(s *session, m *msg) (key string, ask uploadAsk) {
 	h := parseDriverHello(m.str2, m.data)
+	if h.Job != "" {
+		n.mu.Lock()
+		s.job = h.Job // taskhistory.go
+		n.mu.Unlock()
+	}
 	var u binUpload
 	if h.UploadPkg && !s.sameHost && pkgstore.ValidSum(h.Pkg) && !n.HasPackage(h.Pkg) {
 		u.pkg = h.Pkg // the pool's dir is known once it arrived
@@ -231,11 +244,18 @@ func (n *Node) resolveDriverHello(s *session, m *msg) (key string, ask uploadAsk
 		u.sum = h.BinSHA
 	}
 	key = n.WorkerPool(u.bin, u.wd)
+	n.mu.Lock()
+	old := s.upload
+	s.upload = nil
+	if u.sum != "" || u.pkg != "" {
+		s.upload = &u
+	}
+	n.mu.Unlock()
+	if old != nil {
+		old.abort() // a second hello: the first one's partial file goes
+	}
 	if u.sum == "" && u.pkg == "" {
 		return key, 0
 	}
-	n.mu.Lock()
-	s.upload = &u
-	n.mu.Unlock()
 	return key, u.ask()
 }

@@ -26,6 +26,14 @@ func submitEmbedded(ctx context.Context, spec *jobs.Spec, stdout, stderr io.Writ
 	}
 	defer os.RemoveAll(tmp)
 
+	// A driver that asks more than the embedded node will have is refused
+	// before anything is built or started.
+	ncfg := grt.NodeConfig{SocketPath: filepath.Join(tmp, "node.sock")}
+	if err := jobs.CheckResources(spec, []jobs.NodeResources{{Name: "the embedded node", Total: ncfg.TotalResources(), Self: true}}); err != nil {
+		fmt.Fprintf(stderr, "goray: %v\n", err)
+		return 1
+	}
+
 	// Build or find the driver binary before anything starts, so a
 	// compile error is reported like any other bad input.
 	workerBin := ""
@@ -58,7 +66,6 @@ func submitEmbedded(ctx context.Context, spec *jobs.Spec, stdout, stderr io.Writ
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ncfg := grt.NodeConfig{SocketPath: filepath.Join(tmp, "node.sock")}
 	if workerBin != "" {
 		ncfg.WorkerCommand = []string{workerBin}
 	}
@@ -82,6 +89,8 @@ func submitEmbedded(ctx context.Context, spec *jobs.Spec, stdout, stderr io.Writ
 	m, err := jobs.NewManager(jobs.ManagerConfig{
 		DataDir: filepath.Join(tmp, "data"),
 		Address: "unix://" + node.SocketPath(),
+		// The driver holds its [resources] on the node while it runs.
+		Resources: embeddedResources{node},
 	}, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "goray: %v\n", err)
@@ -126,4 +135,18 @@ func (l localJobs) Logs(ctx context.Context, id string, off int64, follow bool, 
 
 func (l localJobs) Stop(ctx context.Context, id string) (jobs.Info, error) {
 	return l.m.Stop(ctx, id, 5*time.Second)
+}
+
+// embeddedResources holds drivers' resources on the embedded node, the only
+// node of its cluster.
+type embeddedResources struct{ node *grt.Node }
+
+// Nodes implements jobs.ResourceHolder: the embedded node alone.
+func (e embeddedResources) Nodes() []jobs.NodeResources {
+	return []jobs.NodeResources{{ID: e.node.ID(), Name: "the embedded node", Total: e.node.TotalResources(), Self: true}}
+}
+
+// TryHold implements jobs.ResourceHolder on the embedded node.
+func (e embeddedResources) TryHold(res map[string]float64) (func(), map[string]float64, error) {
+	return e.node.TryHold(res)
 }

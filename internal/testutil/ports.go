@@ -52,24 +52,31 @@ var ports struct {
 	given  map[string]bool // host:port handed out by this process
 }
 
-// portRange is the stretch below the ephemeral range that FreePort uses:
-// up to 12000 ports ending where the kernel's own picks begin (32768 by
-// default), never below 10000.
+// portRange is the stretch outside the kernel's ephemeral range that
+// FreePort uses: up to 12000 ports ending where the kernel's own picks
+// begin (32768 by default), or, when that range starts too low, up to
+// 10000 ports after it ends. A kernel whose range covers nearly every port
+// leaves no such stretch: its own picks may then take one of ours between
+// the check and the bind, and only the once-per-process rule still holds.
 func portRange() (lo, hi int) {
-	hi = 32768
+	eLo, eHi := 32768, 60999
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 2 {
-			if v, err := strconv.Atoi(f[0]); err == nil {
-				hi = v
+			a, errA := strconv.Atoi(f[0])
+			z, errZ := strconv.Atoi(f[1])
+			if errA == nil && errZ == nil && a <= z {
+				eLo, eHi = a, z
 			}
 		}
 	}
-	if hi < 11000 {
-		// A kernel whose ephemeral range starts low: use the ports above
-		// it instead, which it hands out last.
-		return 50000, 60000
+	switch {
+	case eLo >= 11000:
+		return max(10000, eLo-12000), eLo
+	case eHi <= 64535:
+		return eHi + 1, min(65536, eHi+10001)
+	default:
+		return 20000, 30000
 	}
-	return max(10000, hi-12000), hi
 }
 
 // portFree reports whether port is free on ip for TCP and UDP now.

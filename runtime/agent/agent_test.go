@@ -52,7 +52,7 @@ func TestHTTPTokenProtectsAPI(t *testing.T) {
 		if code != http.StatusUnauthorized || !strings.Contains(string(body), "bearer token") {
 			t.Errorf("%s without token: %d %s, want 401 with a message", path, code, body)
 		}
-		if code, body := get(t, base+path, "wrong"); code != http.StatusUnauthorized || !strings.Contains(string(body), "wrong token") {
+		if code, body := get(t, base+path, "wrong"); code != http.StatusUnauthorized || !strings.Contains(string(body), "wrong bearer token") {
 			t.Errorf("%s with a wrong token: %d %s, want 401 saying the token is wrong", path, code, body)
 		}
 		if code, body := get(t, base+path, "s3cret"); code != http.StatusOK {

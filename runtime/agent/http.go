@@ -124,7 +124,7 @@ func (a *Agent) auth(next http.Handler) http.Handler {
 			// should not be told to set one.
 			msg := "unauthorized: this gorayd requires a bearer token (goray --token or GORAY_TOKEN)"
 			if ok && got != "" {
-				msg = "unauthorized: wrong token: this gorayd's http.token differs from the one sent (goray --token or GORAY_TOKEN)"
+				msg = "unauthorized: wrong bearer token: this gorayd's http.token differs from the one sent (goray --token or GORAY_TOKEN)"
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gorayd"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})

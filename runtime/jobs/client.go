@@ -103,6 +103,13 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader) 
 		case http.StatusConflict:
 			return nil, fmt.Errorf("%w: %s", ErrNotTerminal, strings.TrimPrefix(e.Error, ErrNotTerminal.Error()+": "))
 		}
+		for _, sentinel := range []error{ErrImpossibleResources, ErrResourcesElsewhere} {
+			if resp.StatusCode == http.StatusBadRequest && strings.Contains(e.Error, sentinel.Error()) {
+				// The server's message names the file, line and field:
+				// shown as it is, and still matched by errors.Is.
+				return nil, &serverError{msg: e.Error, err: sentinel}
+			}
+		}
 		return nil, fmt.Errorf("%s %s: %d: %s", method, path, resp.StatusCode, e.Error)
 	}
 	return resp, nil
@@ -113,6 +120,9 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader) 
 // entrypoint is built here first, as `goray submit` promises, and its
 // binary travels inside the package, so the cluster needs no Go toolchain.
 func (c *Client) Submit(ctx context.Context, spec *Spec) (Info, error) {
+	if err := c.preflightResources(ctx, spec); err != nil {
+		return Info{}, err
+	}
 	if spec.WorkingDir == "" { // a spec that never went through Parse
 		var info Info
 		err := c.do(ctx, http.MethodPost, "/api/jobs/", SubmitRequest{JobFile: string(spec.Source), JobFilePath: spec.Path}, &info)
@@ -141,7 +151,7 @@ func (c *Client) Submit(ctx context.Context, spec *Spec) (Info, error) {
 		extra[DriverPath] = bin
 		req.DriverBinary = DriverPath
 	}
-	data, sum, err := PackDir(spec.WorkingDir, extra)
+	data, sum, err := PackDir(ctx, spec.WorkingDir, extra)
 	if err != nil {
 		return Info{}, err
 	}
@@ -233,3 +243,13 @@ func (c *Client) Logs(ctx context.Context, id string, off int64, follow bool, w 
 	n, err := io.Copy(w, resp.Body)
 	return off + n, err
 }
+
+// serverError is an error message from the job API that wraps one of this
+// package's sentinels.
+type serverError struct {
+	msg string
+	err error
+}
+
+func (e *serverError) Error() string { return e.msg }
+func (e *serverError) Unwrap() error { return e.err }

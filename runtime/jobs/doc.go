@@ -26,6 +26,13 @@
 // store (runtime/pkgstore), from which other nodes fetch it when they run
 // the job's tasks.
 //
+// A driver's [resources] are Ray's entrypoint resources (resources.go): a
+// request no live node has in total is refused at submit, naming the
+// field, before anything is recorded; a feasible driver holds its
+// resources on its node through a ResourceHolder (the daemon's node, or
+// the embedded one) while it runs, and its job stays PENDING, saying what
+// it waits for, until they are free.
+//
 // Library jobs are run by the goray binaries themselves: the Manager
 // re-executes its own executable with GORAY_JOB_DRIVER set, and
 // RunLibraryDriver, called early in main, decodes the job's library table and

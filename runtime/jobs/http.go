@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -84,8 +85,23 @@ func Handler(m *Manager, token string) http.Handler {
 			}
 		}
 		info, err := m.Submit(r.Context(), spec)
+		var elsewhere *ElsewhereError
+		if errors.As(err, &elsewhere) && r.Header.Get(ForwardedHeader) == "" {
+			// Another node can hold the driver: the job runs there
+			// (forward.go). A forwarded request is never passed on again.
+			fi, ferr := m.forwardSubmit(r.Context(), req, r.Header.Get("Authorization"), elsewhere.Nodes)
+			if ferr == nil {
+				writeJSON(w, http.StatusOK, fi)
+				return
+			}
+			err = fmt.Errorf("%w; %w", err, ferr)
+		}
 		if err != nil {
-			writeErr(w, http.StatusInternalServerError, err.Error())
+			status := http.StatusInternalServerError
+			if errors.Is(err, ErrImpossibleResources) || errors.Is(err, ErrResourcesElsewhere) {
+				status = http.StatusBadRequest // the job file asks too much
+			}
+			writeErr(w, status, err.Error())
 			return
 		}
 		writeJSON(w, http.StatusOK, info)

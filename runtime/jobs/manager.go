@@ -105,6 +105,10 @@ type ManagerConfig struct {
 	Executable string
 	// ExtraEnv is added to every driver's environment.
 	ExtraEnv []string
+	// Resources checks drivers' resources against the cluster on submit
+	// and holds them on this node while drivers run (resources.go); nil
+	// checks and holds nothing.
+	Resources ResourceHolder
 }
 
 // Manager runs and records jobs on one node.
@@ -211,6 +215,13 @@ func (m *Manager) Submit(ctx context.Context, spec *Spec) (Info, error) {
 	if closed {
 		return Info{}, fmt.Errorf("jobs: submit %q: %w", spec.Name, ErrClosed)
 	}
+	// Before anything is recorded or started: a driver no node could
+	// hold would stay PENDING forever.
+	if h := m.cfg.Resources; h != nil {
+		if err := CheckResources(spec, h.Nodes()); err != nil {
+			return Info{}, err
+		}
+	}
 	id := NewJobID()
 	dir := filepath.Join(m.cfg.DataDir, "jobs", id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -295,32 +306,52 @@ func (m *Manager) run(ctx context.Context, j *job, spec *Spec) {
 	}
 	defer logf.Close()
 
-	cmd, err := m.driverCommand(ctx, j, spec, logf)
+	release, err := m.holdResources(ctx, j, spec)
 	if err != nil {
 		fmt.Fprintf(logf, "goray: %v\n", err)
 		if ctx.Err() != nil {
-			m.finish(j, Stopped, "stopped before the driver started", nil)
+			m.finish(j, Stopped, "stopped while waiting for the driver's resources", nil)
 		} else {
 			m.finish(j, Failed, err.Error(), nil)
 		}
 		return
 	}
+	// Given back before the job is recorded as finished, so that a
+	// terminal job never still holds its node's resources.
+	state, msg, code := m.runDriver(ctx, j, spec, logf)
+	release()
+	m.finish(j, state, msg, code)
+}
+
+// runDriver prepares and runs the driver and says how the job ended.
+func (m *Manager) runDriver(ctx context.Context, j *job, spec *Spec, logf io.Writer) (State, string, *int) {
+	cmd, err := m.driverCommand(ctx, j, spec, logf)
+	if err != nil {
+		fmt.Fprintf(logf, "goray: %v\n", err)
+		if ctx.Err() != nil {
+			return Stopped, "stopped before the driver started", nil
+		}
+		return Failed, err.Error(), nil
+	}
 	m.mu.Lock()
 	if j.stopped {
 		m.mu.Unlock()
-		m.finish(j, Stopped, "stopped before the driver started", nil)
-		return
+		return Stopped, "stopped before the driver started", nil
 	}
 	j.cmd = cmd
 	err = cmd.Start()
 	m.mu.Unlock()
 	if err != nil {
 		fmt.Fprintf(logf, "goray: start driver: %v\n", err)
-		m.finish(j, Failed, fmt.Sprintf("start driver: %v", err), nil)
-		return
+		return Failed, fmt.Sprintf("start driver: %v", err), nil
 	}
 	now := time.Now()
-	m.update(j, func(i *Info) { i.State = Running; i.StartTime = &now; i.DriverPID = cmd.Process.Pid })
+	m.update(j, func(i *Info) {
+		i.State = Running
+		i.StartTime = &now
+		i.DriverPID = cmd.Process.Pid
+		i.Message = "" // no longer waiting for resources
+	})
 
 	progressDone := make(chan struct{})
 	go m.watchProgress(j, progressDone)
@@ -334,11 +365,11 @@ func (m *Manager) run(ctx context.Context, j *job, spec *Spec) {
 	m.mu.Unlock()
 	switch {
 	case stopped:
-		m.finish(j, Stopped, "stopped by the user", &code)
+		return Stopped, "stopped by the user", &code
 	case err == nil:
-		m.finish(j, Succeeded, "the driver exited with code 0", &code)
+		return Succeeded, "the driver exited with code 0", &code
 	default:
-		m.finish(j, Failed, fmt.Sprintf("the driver failed: %v", err), &code)
+		return Failed, fmt.Sprintf("the driver failed: %v", err), &code
 	}
 }
 

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"path/filepath"
 
@@ -26,9 +27,9 @@ var ErrBadPackage = pkgstore.ErrBadPackage
 // local files added on top (the driver binary built on submit). The
 // archive format is pkgstore.Pack's, shared with drivers that ship their
 // working dir over TCP.
-func PackDir(dir string, extra map[string]string) (data []byte, sum string, err error) {
+func PackDir(ctx context.Context, dir string, extra map[string]string) (data []byte, sum string, err error) {
 	var buf bytes.Buffer
-	sum, _, err = pkgstore.Pack(&buf, dir, extra)
+	sum, _, err = pkgstore.Pack(ctx, &buf, dir, extra)
 	if err != nil {
 		return nil, "", err
 	}

@@ -91,6 +91,10 @@ type Spec struct {
 	// Path is the job file's absolute path; Source its text.
 	Path   string `toml:"-" json:"path,omitempty"`
 	Source []byte `toml:"-" json:"-"`
+
+	// fields holds the keys' positions, so that checks made after
+	// parsing (CheckResources) name the line of the field they refuse.
+	fields *tomlutil.File
 }
 
 // A Library runs jobs described by a table of the job file, such as [rllib].
@@ -160,6 +164,7 @@ func ParseWith(name, abs string, data []byte, opt ParseOptions) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	spec.fields = f
 	if spec.Version == 0 {
 		spec.Version = FormatVersion
 	}

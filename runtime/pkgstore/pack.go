@@ -3,6 +3,7 @@ package pkgstore
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -23,8 +24,17 @@ var SkipDirs = map[string]bool{".git": true, "goray-results": true}
 // on submit). It returns the archive's sha256 and size; an archive past
 // MaxBytes is an error wrapping ErrBadPackage. Packing streams: memory
 // holds one copy buffer, whatever the tree's size, so a caller that packs
-// into a file never holds the archive.
-func Pack(w io.Writer, dir string, extra map[string]string) (sum string, size int64, err error) {
+// into a file never holds the archive. ctx is checked before each file.
+//
+// A dir that is a symbolic link is packed as the tree it points to
+// (WalkDir alone does not follow a root link and would pack nothing);
+// links inside the tree are left out, as they were.
+func Pack(ctx context.Context, w io.Writer, dir string, extra map[string]string) (sum string, size int64, err error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", 0, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	dir = real
 	type file struct{ rel, abs string }
 	var files []file
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -58,6 +68,9 @@ func Pack(w io.Writer, dir string, extra map[string]string) (sum string, size in
 		return fmt.Errorf("%w: %s is larger than %d MiB; keep data out of working_dir", ErrBadPackage, dir, MaxBytes>>20)
 	}
 	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return "", 0, fmt.Errorf("pack %s: %w", dir, err)
+		}
 		st, err := os.Stat(f.abs)
 		if err != nil {
 			return "", 0, fmt.Errorf("pack %s: %w", dir, err)

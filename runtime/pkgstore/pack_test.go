@@ -2,6 +2,7 @@ package pkgstore
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,11 +32,11 @@ func TestPackIsDeterministicAndUnpacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var a, b bytes.Buffer
-	sumA, sizeA, err := Pack(&a, dir, map[string]string{".goray/driver": extra})
+	sumA, sizeA, err := Pack(context.Background(), &a, dir, map[string]string{".goray/driver": extra})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sumB, _, err := Pack(&b, dir, map[string]string{".goray/driver": extra})
+	sumB, _, err := Pack(context.Background(), &b, dir, map[string]string{".goray/driver": extra})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func (s Store) uploadErr(sum string, err error) error {
 	case errors.As(err, &mm):
 		return fmt.Errorf("%w: %w", ErrBadPackage, err)
 	case errors.Is(err, ErrTooLarge):
-		return fmt.Errorf("%w: package %.12s is larger than %d MiB", ErrBadPackage, sum, MaxBytes>>20)
+		return fmt.Errorf("%w: package %.12s is larger than %d MiB: %w", ErrBadPackage, sum, MaxBytes>>20, ErrTooLarge)
 	}
 	return fmt.Errorf("package %.12s: %w", sum, err)
 }
@@ -208,7 +208,7 @@ func unpack(r io.Reader, dest string, limit int64) error {
 		if err != nil {
 			return fmt.Errorf("package store: unpack %q: %w", hdr.Name, err)
 		}
-		_, err = io.Copy(f, io.LimitReader(tr, hdr.Size))
+		_, err = io.Copy(f, io.LimitReader(corruptReader{tr}, hdr.Size))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -216,4 +216,17 @@ func unpack(r io.Reader, dest string, limit int64) error {
 			return fmt.Errorf("package store: unpack %q: %w", hdr.Name, err)
 		}
 	}
+}
+
+// corruptReader marks the archive's read errors (a truncated or damaged
+// archive) as ErrBadPackage, so that they are told apart from the errors
+// of writing the unpacked files (a full disk), which are the node's.
+type corruptReader struct{ r io.Reader }
+
+func (c corruptReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%w: %w", ErrBadPackage, err)
+	}
+	return n, err
 }

@@ -118,7 +118,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 	// The job manager's Address must be known before the node exists: it
 	// is fixed by the socket path, which we chose above.
-	d.jobs, err = jobs.NewManager(jobs.ManagerConfig{DataDir: d.cfg.DataDir, Address: d.DriverAddress()},
+	d.jobs, err = jobs.NewManager(jobs.ManagerConfig{DataDir: d.cfg.DataDir, Address: d.DriverAddress(),
+		Resources: jobResources{d}}, // job_resources.go: drivers' [resources]
 		d.log.With("component", "jobs"))
 	if err != nil {
 		return fmt.Errorf("gorayd: %w", err)

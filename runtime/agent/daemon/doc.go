@@ -29,6 +29,9 @@
 // node is not running (once shutdown has begun).
 // A request for a job this daemon does not know is passed to the live
 // peer that runs it (jobs_peers.go), so any daemon answers for any job.
+// A job's [resources] are checked against the live members' totals and
+// held on this node while its driver runs (job_resources.go); a job only
+// a peer could hold is passed to that peer by the job API.
 //
 // A daemon killed with SIGKILL leaves its socket and its shared-memory
 // object store behind. The next daemon on the same data directory finds the

@@ -3,13 +3,15 @@ package daemon
 import (
 	"strconv"
 
+	grt "github.com/goray/goray/runtime"
 	"github.com/goray/goray/runtime/state"
 )
 
-// refreshEngine publishes the node's live tasks, recent failures, actors and
-// placement groups to the state API, and their counts to the metrics. A
-// snapshot per refresh, rather than a callback per transition, keeps the
-// task-submission hot path free of observability work.
+// refreshEngine publishes the node's tasks (live ones, recent failures and
+// the history of finished ones), actors and placement groups to the state
+// API, and their counts to the metrics. A snapshot per refresh, rather
+// than a callback per transition, keeps the task-submission hot path free
+// of observability work.
 func (o *observer) refreshEngine() {
 	node := o.d.Node()
 	if node == nil {
@@ -17,19 +19,17 @@ func (o *observer) refreshEngine() {
 	}
 	snap := node.Snapshot()
 
-	tasks := make([]state.TaskState, 0, len(snap.Tasks)+len(snap.Failures))
+	// The table lists the last record first: history (oldest first), then
+	// recent failures, then live tasks, so the newest come first.
+	tasks := make([]state.TaskState, 0, len(snap.History)+len(snap.Tasks)+len(snap.Failures))
+	for _, t := range snap.History {
+		tasks = append(tasks, o.taskState(t))
+	}
 	o.met.TasksByState.Reset()
-	for _, t := range append(snap.Tasks, snap.Failures...) {
-		ts := state.TaskState{ID: t.ID, Name: t.Name, State: t.State, Node: o.self, Actor: t.Actor,
-			Error: t.Error, ErrorType: t.ErrorType}
-		if !t.EndTime.IsZero() {
-			end := t.EndTime
-			ts.EndTime = &end
-		}
-		if t.PID != 0 {
-			ts.Worker = strconv.Itoa(t.PID)
-		}
-		tasks = append(tasks, ts)
+	// The gauge counts what is live and the recent failures, as before
+	// the history: a count of the last N finished tasks means nothing.
+	for _, t := range append(snap.Failures, snap.Tasks...) {
+		tasks = append(tasks, o.taskState(t))
 		o.met.TasksByState.WithLabelValues(t.State, t.Name).Inc()
 	}
 	o.src.SetTasks(tasks)
@@ -42,7 +42,7 @@ func (o *observer) refreshEngine() {
 			where = a.Remote
 		}
 		actors = append(actors, state.ActorState{ID: a.ID, Class: a.Class, Name: a.Name, State: a.State,
-			Node: where, PID: a.PID, Restarts: a.Restarts, DeathCause: a.DeathCause})
+			Node: where, PID: a.PID, Restarts: a.Restarts, DeathCause: a.DeathCause, Job: a.Job})
 		o.met.ActorsByState.WithLabelValues(a.State, a.Class).Inc()
 	}
 	o.src.SetActors(actors)
@@ -72,9 +72,30 @@ func (o *observer) refreshEngine() {
 			break
 		}
 		objs = append(objs, state.ObjectState{ID: ob.ID, Size: ob.Size, Owner: o.self, OwnerNode: o.self,
-			Locations: append([]string{o.self}, ob.Copies...), Spilled: spilled[ob.ID], RefCount: ob.RefCount})
+			Locations: append([]string{o.self}, ob.Copies...), Spilled: spilled[ob.ID], RefCount: ob.RefCount, Job: ob.Job})
 	}
 	o.src.SetObjects(objs)
+}
+
+// taskState is one task of the node's snapshot as the state API shows it.
+func (o *observer) taskState(t grt.TaskSnapshot) state.TaskState {
+	ts := state.TaskState{ID: t.ID, Name: t.Name, State: t.State, Node: o.self, Actor: t.Actor,
+		Error: t.Error, ErrorType: t.ErrorType, Job: t.Job}
+	if t.Node != "" {
+		ts.Node = t.Node // forwarded: it ran on that peer
+	}
+	if !t.StartTime.IsZero() {
+		start := t.StartTime
+		ts.StartTime = &start
+	}
+	if !t.EndTime.IsZero() {
+		end := t.EndTime
+		ts.EndTime = &end
+	}
+	if t.PID != 0 {
+		ts.Worker = strconv.Itoa(t.PID)
+	}
+	return ts
 }
 
 // refreshTransfers adds the objects moved between nodes since the last
