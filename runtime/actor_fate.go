@@ -10,21 +10,26 @@ package runtime
 // CreatorNodeGone kills, for good, every non-detached actor living here
 // whose creation a peer forwarded from node, which died or left: its
 // creator died with it. Detached actors live on (see AdoptName for their
-// names). It returns how many actors it killed.
-func (n *Node) CreatorNodeGone(node string) int {
+// names). It returns the records of the actors it killed (Owner: node,
+// the creator; Name empty for an unnamed actor), so that the caller can
+// tell the creator if it turns out to be alive after all: its proxy would
+// otherwise keep announcing a dead actor's name. The caller must have
+// checked that node is really gone, not merely declared so by a failure
+// detector, since the actors cannot be brought back.
+func (n *Node) CreatorNodeGone(node string) []NameRecord {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	killed := 0
+	var killed []NameRecord
 	for _, a := range n.actors {
 		if a.proxy || a.state == aDead || a.spec.Detached || a.owner == nil || !a.owner.forwarded ||
 			a.owner.origin == nil || a.owner.origin.node != node {
 			continue
 		}
 		n.killActorLocked(a, true, "its creator's node "+node+" is gone")
-		killed++
+		killed = append(killed, NameRecord{Name: a.spec.Name, Actor: a.id, Class: a.spec.Func, Owner: node, Node: n.id})
 	}
-	if killed > 0 {
-		n.log.Info("killed the actors whose creator's node is gone", "node", node, "actors", killed)
+	if len(killed) > 0 {
+		n.log.Info("killed the actors whose creator's node is gone", "node", node, "actors", len(killed))
 	}
 	return killed
 }

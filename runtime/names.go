@@ -205,6 +205,28 @@ func (d *NameDirectory) DropOwner(node string) int {
 	return n
 }
 
+// DropGone forgets the records that died with node, which died or left:
+// those it registered, except a detached actor's record whose actor lives
+// on a node that is still live (it outlives its creator, and its host
+// adopts the name shortly: dropping the record would leave the name
+// unresolved until then), and the detached records kept that way whose
+// actor lived on node. live reports whether a node is live in the
+// caller's view. It returns how many it dropped.
+func (d *NameDirectory) DropGone(node string, live func(node string) bool) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for k, r := range d.entries {
+		outlives := r.Detached && r.Node != "" && r.Node != node && live(r.Node)
+		orphan := r.Detached && r.Node == node && r.Owner != node && !live(r.Owner)
+		if (r.Owner == node && !outlives) || orphan {
+			d.deleteLocked(k)
+			n++
+		}
+	}
+	return n
+}
+
 // Prune forgets the records of the names for which keep is false (names
 // this node no longer owns after a membership change: their owners
 // re-announce them to the new owner, and a stale copy here would come

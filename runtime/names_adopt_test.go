@@ -44,11 +44,16 @@ func TestCreatorNodeGoneKillsAttachedAndAdoptsDetached(t *testing.T) {
 		t.Fatalf("a host announces names before adopting any: %+v", n.NameRecords())
 	}
 
-	if got := n.CreatorNodeGone("nobody"); got != 0 {
-		t.Fatalf("CreatorNodeGone of a node that created nothing here killed %d", got)
+	if got := n.CreatorNodeGone("nobody"); len(got) != 0 {
+		t.Fatalf("CreatorNodeGone of a node that created nothing here killed %+v", got)
 	}
-	if got := n.CreatorNodeGone("creator"); got != 1 {
-		t.Fatalf("CreatorNodeGone killed %d actors, want the one non-detached actor", got)
+	killed := n.CreatorNodeGone("creator")
+	wantKilled := NameRecord{Name: "fate", Actor: actorN(2), Class: "A", Owner: "creator", Node: n.ID()}
+	if len(killed) != 1 || killed[0] != wantKilled {
+		t.Fatalf("CreatorNodeGone killed %+v, want [%+v], the one non-detached actor", killed, wantKilled)
+	}
+	if again := n.CreatorNodeGone("creator"); len(again) != 0 {
+		t.Fatalf("a second CreatorNodeGone killed %+v again", again)
 	}
 	if _, _, ok := n.NamedActor("fate"); ok {
 		t.Fatal("the non-detached actor outlived its creator's node")
@@ -93,5 +98,45 @@ func TestCreatorNodeGoneKillsAttachedAndAdoptsDetached(t *testing.T) {
 	}
 	if len(n.NameRecords()) != 0 {
 		t.Fatalf("NameRecords after the kill = %+v", n.NameRecords())
+	}
+}
+
+// DropGone keeps a detached actor's record while its host lives, so that
+// the name resolves until the host adopts it, and drops everything else
+// that died with the node.
+func TestNameDirectoryDropGoneKeepsLiveDetachedRecords(t *testing.T) {
+	live := func(node string) bool { return node == "host" || node == "other" }
+	for _, tc := range []struct {
+		what string
+		rec  NameRecord
+		gone string
+		keep bool
+	}{
+		{"a non-detached record of the gone node", NameRecord{Owner: "gone", Node: "host"}, "gone", false},
+		{"a detached record whose actor lives on a live host", NameRecord{Owner: "gone", Node: "host", Detached: true}, "gone", true},
+		{"a detached record whose actor lived on the gone node", NameRecord{Owner: "gone", Node: "gone", Detached: true}, "gone", false},
+		{"a detached record whose host is not live", NameRecord{Owner: "gone", Node: "dead", Detached: true}, "gone", false},
+		{"a detached record being placed again (no node)", NameRecord{Owner: "gone", Detached: true}, "gone", false},
+		{"a record of a live node", NameRecord{Owner: "other", Node: "host"}, "gone", true},
+		{"a kept detached record whose host died too", NameRecord{Owner: "dead", Node: "gone", Detached: true}, "gone", false},
+		{"a detached record of a live creator whose host died", NameRecord{Owner: "other", Node: "gone", Detached: true}, "gone", true},
+		{"a non-detached record of a dead creator on the gone node", NameRecord{Owner: "dead", Node: "gone"}, "gone", true},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			d := NewNameDirectory()
+			rec := tc.rec
+			rec.Name, rec.Actor = "n", actorN(1)
+			d.Announce(rec)
+			want := 1
+			if tc.keep {
+				want = 0
+			}
+			if got := d.DropGone(tc.gone, live); got != want {
+				t.Fatalf("DropGone dropped %d, want %d", got, want)
+			}
+			if _, ok := d.Lookup("n"); ok != tc.keep {
+				t.Fatalf("record kept = %v, want %v", ok, tc.keep)
+			}
+		})
 	}
 }

@@ -107,25 +107,44 @@
 // outlives its creator's node with its name, and a non-detached actor
 // dies with it. A creator sends the record of each detached actor it
 // placed on a peer to that host with every announcement
-// (rt.namehosted/v1). When the creator's node is reported dead or gone
-// and stays so for a second (a wrongly suspected node refutes sooner),
-// the host kills the non-detached actors that node created there (their
-// names are free again) and adopts the records of the detached ones: it
-// becomes their registrant, announces them with itself as the record's
-// owner and the original creation time, and releases them when the actor
-// dies for good. A directory that dropped a registrant's records asks it
-// to announce again (rt.namerefresh/v1) when it sees it alive again.
+// (rt.namehosted/v1). What counts as gone: the membership reports the
+// creator's node dead or gone, it stays so for a second (a wrongly
+// suspected node refutes sooner), and it does not answer a direct ping
+// over a connection of its own (cluster.RPC.ProbeAddr) within three
+// seconds. A node that died refuses the ping at once; a stalled one (a
+// stopped process, whose kernel still accepts the connection, or an
+// overloaded machine) answers when it runs again, and keeps its actors.
+// Only then does the host kill the non-detached actors that node created
+// there (their names are free again) and adopt the records of the
+// detached ones: it becomes their registrant, announces them with itself
+// as the record's owner and the original creation time, and releases
+// them when the actor dies for good. Until then the names keep
+// resolving: a directory keeps a detached actor's record whose host is
+// live when its registrant is reported gone (grt.NameDirectory.DropGone),
+// and the host relays the records it holds to the names' owners as soon
+// as it sees the report.
+//
+// What a returning creator finds: back before that verdict, everything
+// as it was; directories that dropped its records ask it to announce
+// again (rt.namerefresh/v1). Back after it (a partition, a stall longer
+// than the ping), its non-detached actors on that host are dead for good:
+// the host remembered them and, on seeing the node alive again (or its
+// announcement of such a name), tells it (rt.namedied/v1), so that its
+// proxy dies (calls fail with ErrKindActorDied) and releases the name
+// instead of announcing a dead actor's name for ever. Its detached actors
+// live on adopted; creator and host then announce the same record of the
+// same actor, which the directory merely refreshes.
 //
 // Limits: after its creator's node died, a detached actor is restarted by
 // nobody: if its host dies too, the actor and its name are gone (Ray's
 // GCS would restart it elsewhere within max_restarts). A creator that
 // dies before its host received the record (one message after the
-// placement) takes the name with it, though the actor lives on. A node
-// declared dead for more than a second counts as dead even if it comes
-// back, as elsewhere in the engine. Placement groups have no cluster-wide
-// names: a group's name is a label, and its reservation is atomic across
-// nodes by its own two-phase protocol (runtime/pg_cluster.go), not
-// through this directory.
+// placement) takes the name with it, though the actor lives on. A
+// creator partitioned from its host for longer than the grace and the
+// ping loses its non-detached actors there, as a dead one would.
+// Placement groups have no cluster-wide names: a group's name is a label,
+// and its reservation is atomic across nodes by its own two-phase
+// protocol (runtime/pg_cluster.go), not through this directory.
 //
 // Lineage reconstruction (lineage.go here, runtime/lineage.go for the
 // owner): when a member dies, each object whose only copy it kept is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,7 +119,8 @@ func (e *Engine) startNames() {
 
 // namesMembershipChanged starts the handover after a membership change:
 // records of a departed owner node are dropped (their actors died with
-// it), and every named actor this node created is announced to its name's
+// it; a detached actor's record stays while its host lives, see
+// grt.NameDirectory.DropGone), and every named actor this node created is announced to its name's
 // owner as the new view computes it. The actors a departed node created
 // here die with it unless they are detached; the detached ones keep their
 // names, which this node takes over (creatorGone).
@@ -133,13 +135,15 @@ func (e *Engine) namesMembershipChanged(ev cluster.Event) {
 	}
 	e.nd.changed.Store(time.Now().UnixNano())
 	if ev.Type != cluster.EventJoin {
-		if n := e.nd.recs.DropOwner(ev.Member.ID); n > 0 {
+		live := e.liveIDs()
+		if n := e.nd.recs.DropGone(ev.Member.ID, func(node string) bool { return slices.Contains(live, node) }); n > 0 {
 			e.log.Info("dropped the actor names of a departed node", "node", ev.Member.ID, "names", n)
 			e.nd.host.droppedFrom(ev.Member.ID)
 		}
-		e.creatorGone(ev.Member.ID) // names_detached.go
+		e.creatorGone(ev.Member) // names_detached.go
 	} else {
 		e.askRefresh(ev.Member.ID) // names_detached.go
+		e.tellFated(ev.Member.ID)  // names_detached.go
 	}
 	e.wg.Add(1)
 	go func() {
@@ -362,6 +366,7 @@ func (e *Engine) onNameAnnounce(_ context.Context, f cluster.Frame) {
 		return
 	}
 	e.applyAnnounce(rec)
+	e.fatedAnnounced(rec) // names_detached.go
 }
 
 func (e *Engine) onNameRelease(_ context.Context, f cluster.Frame) {
