@@ -563,6 +563,9 @@ func (n *Node) rebuildLocked(id ObjectID, why string) {
 	spec := lt.spec
 	n.log.Info("rebuilding a lost object from its lineage", "object", id, "task", spec.ID, "func", spec.Func, "retries_left", lt.retries)
 	t := &taskEntry{spec: spec, owner: lt.owner, retries: lt.retries, state: tWaiting, submitted: n.stampLocked()}
+	if lt.owner != nil {
+		t.job = n.taskJobLocked(lt.owner, spec) // taskhistory.go: the rerun is the same job's work
+	}
 	if spec.RetryExceptions {
 		t.appTries = lt.retries
 	}

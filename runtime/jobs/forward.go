@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 )
 
 // ForwardedHeader marks a job request one daemon passed to another, so
@@ -50,59 +52,77 @@ func (m *Manager) forwardSubmit(ctx context.Context, req SubmitRequest, auth str
 	return Info{}, fmt.Errorf("%w: %w", ErrForward, errors.Join(errs...))
 }
 
+// forwardCallTimeout bounds each small request to a peer (the package
+// check, the submission): a peer that the membership still lists but that
+// stalled accepts the connection and never answers, and the next peer
+// must get its turn. The package upload gets more, by its size
+// (forwardUploadTimeout).
+var forwardCallTimeout = 10 * time.Second // a var: tests shorten it
+
+// forwardUploadTimeout allows a package upload of size bytes at 10 MB/s
+// or better, and never less than forwardCallTimeout.
+func forwardUploadTimeout(size int64) time.Duration {
+	return forwardCallTimeout + time.Duration(size/10e6)*time.Second
+}
+
 func (m *Manager) forwardTo(ctx context.Context, n NodeResources, req SubmitRequest, auth string) (Info, error) {
 	base := "http://" + n.Addr
-	do := func(method, path string, body *os.File, data []byte) (*http.Response, error) {
-		var r *http.Request
-		var err error
-		switch {
-		case body != nil:
-			r, err = http.NewRequestWithContext(ctx, method, base+path, body)
-		case data != nil:
-			r, err = http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(data))
-		default:
-			r, err = http.NewRequestWithContext(ctx, method, base+path, nil)
-		}
+	// do sends one request under its own deadline; the caller reads the
+	// answer, then calls done.
+	do := func(timeout time.Duration, method, path string, body io.Reader) (resp *http.Response, done func(), err error) {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		r, err := http.NewRequestWithContext(rctx, method, base+path, body)
 		if err != nil {
-			return nil, err
+			cancel()
+			return nil, nil, err
 		}
 		if auth != "" {
 			r.Header.Set("Authorization", auth)
 		}
 		r.Header.Set(ForwardedHeader, "1")
-		return http.DefaultClient.Do(r)
+		resp, err = http.DefaultClient.Do(r)
+		if err != nil {
+			cancel()
+			return nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		return resp, func() { resp.Body.Close(); cancel() }, nil
 	}
 	if sum := req.WorkingDirPackage; sum != "" {
-		resp, err := do(http.MethodHead, "/api/packages/"+url.PathEscape(sum), nil, nil)
+		resp, done, err := do(forwardCallTimeout, http.MethodHead, "/api/packages/"+url.PathEscape(sum), nil)
 		if err != nil {
 			return Info{}, err
 		}
-		resp.Body.Close()
+		done()
 		if resp.StatusCode == http.StatusNotFound {
 			f, err := os.Open(m.packageStore().ArchivePath(sum))
 			if err != nil {
 				return Info{}, fmt.Errorf("working_dir package %s: %w", sum, err)
 			}
-			resp, err = do(http.MethodPut, "/api/packages/"+url.PathEscape(sum), f, nil)
+			var size int64
+			if st, err := f.Stat(); err == nil {
+				size = st.Size()
+			}
+			resp, done, err := do(forwardUploadTimeout(size), http.MethodPut, "/api/packages/"+url.PathEscape(sum), f)
 			f.Close()
 			if err != nil {
 				return Info{}, err
 			}
-			if err := answerErr(resp); err != nil {
+			err = answerErr(resp)
+			done()
+			if err != nil {
 				return Info{}, fmt.Errorf("upload working_dir package: %w", err)
 			}
-			resp.Body.Close()
 		}
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return Info{}, err
 	}
-	resp, err := do(http.MethodPost, "/api/jobs/", nil, body)
+	resp, done, err := do(forwardCallTimeout, http.MethodPost, "/api/jobs/", bytes.NewReader(body))
 	if err != nil {
 		return Info{}, err
 	}
-	defer resp.Body.Close()
+	defer done()
 	if err := answerErr(resp); err != nil {
 		return Info{}, err
 	}

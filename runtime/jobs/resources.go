@@ -266,7 +266,7 @@ func (m *Manager) holdResources(ctx context.Context, j *job, spec *Spec) (func()
 	names := slices.Sorted(maps.Keys(need))
 	t := time.NewTicker(holdPoll)
 	defer t.Stop()
-	said := ""
+	said, saidAt := "", time.Time{}
 	for {
 		release, free, err := h.TryHold(need)
 		if err != nil {
@@ -278,8 +278,11 @@ func (m *Manager) holdResources(ctx context.Context, j *job, spec *Spec) (func()
 		}
 		msg := fmt.Sprintf("waiting for resources: the driver needs %s, free on this node now: %s",
 			describeTotals(need, names), describeTotals(free, names))
-		if msg != said {
-			said = msg
+		// The free amounts move with every task on a busy node: the record
+		// (a file write and a wake-up of every follower) changes at most
+		// once a second.
+		if msg != said && (said == "" || time.Since(saidAt) >= time.Second) {
+			said, saidAt = msg, time.Now()
 			m.update(j, func(i *Info) { i.Message = msg })
 		}
 		select {

@@ -34,8 +34,11 @@ func (m *MemorySource) UpdateTrials(ts []TrialState) bool {
 }
 
 // tableDiffers reports whether t's records differ from rs (in content or
-// order).
+// order) as Replace would store rs: a list that names a record twice (a
+// task rebuilt from lineage is in the history and live at once) must not
+// count as a change on every refresh.
 func tableDiffers[T any](t *Table[T], rs []T) bool {
+	rs, _ = t.dedupe(rs)
 	if t.Len() != len(rs) {
 		return true
 	}

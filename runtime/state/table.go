@@ -87,8 +87,17 @@ func (t *Table[T]) Delete(k string) bool {
 	return true
 }
 
-// Replace sets the whole contents, in the given order.
+// Replace sets the whole contents, in the given order; a key given twice
+// keeps its first place and its last record.
 func (t *Table[T]) Replace(rs []T) {
+	items, idx := t.dedupe(rs)
+	t.mu.Lock()
+	t.items, t.index = items, idx
+	t.mu.Unlock()
+}
+
+// dedupe is rs as Replace stores it, and its index.
+func (t *Table[T]) dedupe(rs []T) ([]T, map[string]int) {
 	idx := make(map[string]int, len(rs))
 	items := make([]T, 0, len(rs))
 	for _, r := range rs {
@@ -100,9 +109,7 @@ func (t *Table[T]) Replace(rs []T) {
 		idx[k] = len(items)
 		items = append(items, r)
 	}
-	t.mu.Lock()
-	t.items, t.index = items, idx
-	t.mu.Unlock()
+	return items, idx
 }
 
 // Len is the number of records.

@@ -143,3 +143,19 @@ func TestJobFieldsAreFilterable(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot that names one record twice is stored once, and the same
+// snapshot again is no change (it was one on every refresh).
+func TestSetTasksWithARepeatedIDSettles(t *testing.T) {
+	m := NewMemorySource()
+	ts := []TaskState{{ID: "a", State: "FINISHED"}, {ID: "b", State: "FINISHED"}, {ID: "a", State: "RUNNING"}}
+	if !m.SetTasks(ts) {
+		t.Fatal("the first snapshot is a change")
+	}
+	if m.SetTasks(ts) {
+		t.Fatal("the same snapshot again counted as a change")
+	}
+	if n := m.tasks.Len(); n != 2 {
+		t.Fatalf("%d tasks stored, want 2", n)
+	}
+}
