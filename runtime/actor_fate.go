@@ -10,7 +10,10 @@ package runtime
 // CreatorNodeGone kills, for good, every non-detached actor living here
 // whose creation a peer forwarded from node, which died or left: its
 // creator died with it. Detached actors live on (see AdoptName for their
-// names). It returns the records of the actors it killed (Owner: node,
+// names). Each killed actor's name is released as it dies (nameDiedLocked):
+// the directories kept the record of a live actor while its creator was
+// being checked, so that the name stayed taken, and free it now. It
+// returns the records of the actors it killed (Owner: node,
 // the creator; Name empty for an unnamed actor), so that the caller can
 // tell the creator if it turns out to be alive after all: its proxy would
 // otherwise keep announcing a dead actor's name. The caller must have

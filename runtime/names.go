@@ -206,19 +206,23 @@ func (d *NameDirectory) DropOwner(node string) int {
 }
 
 // DropGone forgets the records that died with node, which died or left:
-// those it registered, except a detached actor's record whose actor lives
-// on a node that is still live (it outlives its creator, and its host
-// adopts the name shortly: dropping the record would leave the name
-// unresolved until then), and the detached records kept that way whose
-// actor lived on node. live reports whether a node is live in the
-// caller's view. It returns how many it dropped.
+// those it registered, except a record whose actor lives on a node that
+// is still live, and the records kept that way whose actor lived on node.
+// A record of a live actor is kept whether the actor is detached or not:
+// a detached actor outlives its creator and its host adopts the name
+// shortly, and a non-detached one lives until its host has checked that
+// the creator is really gone (a failure detector also declares a stalled
+// node dead), then dies and its host releases the name. Dropping the
+// record earlier would hand the name of a live actor to another creation.
+// live reports whether a node is live in the caller's view. It returns
+// how many it dropped.
 func (d *NameDirectory) DropGone(node string, live func(node string) bool) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := 0
 	for k, r := range d.entries {
-		outlives := r.Detached && r.Node != "" && r.Node != node && live(r.Node)
-		orphan := r.Detached && r.Node == node && r.Owner != node && !live(r.Owner)
+		outlives := r.Node != "" && r.Node != node && live(r.Node)
+		orphan := r.Node == node && r.Owner != node && !live(r.Owner)
 		if (r.Owner == node && !outlives) || orphan {
 			d.deleteLocked(k)
 			n++

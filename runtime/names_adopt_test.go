@@ -22,7 +22,8 @@ func runForwardedActor(t *testing.T, n *Node, peer string, spec *TaskSpec) {
 }
 
 // When the node that created actors living here dies, the non-detached
-// ones die with it (CreatorNodeGone) and the detached ones live on; this
+// ones die with it (CreatorNodeGone), releasing their names, and the
+// detached ones live on; this
 // node adopts a detached actor's name (AdoptName): it announces it as
 // its own, with the original creation time, and releases it when the
 // actor dies for good.
@@ -38,6 +39,11 @@ func TestCreatorNodeGoneKillsAttachedAndAdoptsDetached(t *testing.T) {
 	// The creator reserved "keep" in the directory before forwarding it.
 	created := NameRecord{Name: "keep", Actor: actorN(1), Class: "A", Owner: "creator", Node: n.ID(), Created: 42, Detached: true}
 	if _, err := fakeDir(fc).Reserve(created); err != nil {
+		t.Fatal(err)
+	}
+	// And "fate", whose record the directories keep while this host
+	// checks the creator: the kill must release it.
+	if _, err := fakeDir(fc).Reserve(NameRecord{Name: "fate", Actor: actorN(2), Class: "A", Owner: "creator", Node: n.ID(), Created: 43}); err != nil {
 		t.Fatal(err)
 	}
 	if len(n.NameRecords()) != 0 {
@@ -57,6 +63,9 @@ func TestCreatorNodeGoneKillsAttachedAndAdoptsDetached(t *testing.T) {
 	}
 	if _, _, ok := n.NamedActor("fate"); ok {
 		t.Fatal("the non-detached actor outlived its creator's node")
+	}
+	if r, ok := fakeDir(fc).Lookup("fate"); ok {
+		t.Fatalf("the name of the actor killed with its creator's node is still taken: %+v", r)
 	}
 	for _, name := range []string{"keep", "other"} {
 		if _, _, ok := n.NamedActor(name); !ok {
@@ -101,10 +110,12 @@ func TestCreatorNodeGoneKillsAttachedAndAdoptsDetached(t *testing.T) {
 	}
 }
 
-// DropGone keeps a detached actor's record while its host lives, so that
-// the name resolves until the host adopts it, and drops everything else
-// that died with the node.
-func TestNameDirectoryDropGoneKeepsLiveDetachedRecords(t *testing.T) {
+// DropGone keeps the record of an actor that lives on a live host,
+// detached or not, so that the name resolves and stays taken until the
+// host adopts it or, having checked that the creator is really gone,
+// kills the actor and releases it; it drops everything else that died
+// with the node.
+func TestNameDirectoryDropGoneKeepsLiveHostsRecords(t *testing.T) {
 	live := func(node string) bool { return node == "host" || node == "other" }
 	for _, tc := range []struct {
 		what string
@@ -112,15 +123,19 @@ func TestNameDirectoryDropGoneKeepsLiveDetachedRecords(t *testing.T) {
 		gone string
 		keep bool
 	}{
-		{"a non-detached record of the gone node", NameRecord{Owner: "gone", Node: "host"}, "gone", false},
+		{"a non-detached record whose actor lives on a live host", NameRecord{Owner: "gone", Node: "host"}, "gone", true},
 		{"a detached record whose actor lives on a live host", NameRecord{Owner: "gone", Node: "host", Detached: true}, "gone", true},
 		{"a detached record whose actor lived on the gone node", NameRecord{Owner: "gone", Node: "gone", Detached: true}, "gone", false},
+		{"a non-detached record whose actor lived on the gone node", NameRecord{Owner: "gone", Node: "gone"}, "gone", false},
 		{"a detached record whose host is not live", NameRecord{Owner: "gone", Node: "dead", Detached: true}, "gone", false},
+		{"a non-detached record whose host is not live", NameRecord{Owner: "gone", Node: "dead"}, "gone", false},
 		{"a detached record being placed again (no node)", NameRecord{Owner: "gone", Detached: true}, "gone", false},
+		{"a non-detached record being placed again (no node)", NameRecord{Owner: "gone"}, "gone", false},
 		{"a record of a live node", NameRecord{Owner: "other", Node: "host"}, "gone", true},
 		{"a kept detached record whose host died too", NameRecord{Owner: "dead", Node: "gone", Detached: true}, "gone", false},
+		{"a kept non-detached record whose host died too", NameRecord{Owner: "dead", Node: "gone"}, "gone", false},
 		{"a detached record of a live creator whose host died", NameRecord{Owner: "other", Node: "gone", Detached: true}, "gone", true},
-		{"a non-detached record of a dead creator on the gone node", NameRecord{Owner: "dead", Node: "gone"}, "gone", true},
+		{"a non-detached record of a live creator whose host died", NameRecord{Owner: "other", Node: "gone"}, "gone", true},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			d := NewNameDirectory()

@@ -105,8 +105,9 @@
 //
 // Creator death (names_detached.go): as in Ray, a detached named actor
 // outlives its creator's node with its name, and a non-detached actor
-// dies with it. A creator sends the record of each detached actor it
-// placed on a peer to that host with every announcement
+// dies with it, but the name of either stays taken for as long as the
+// actor lives. A creator sends the record of each named actor it placed
+// on a peer, detached or not, to that host with every announcement
 // (rt.namehosted/v1). What counts as gone: the membership reports the
 // creator's node dead or gone, it stays so for a second (a wrongly
 // suspected node refutes sooner), and it does not answer a direct ping
@@ -115,14 +116,20 @@
 // stopped process, whose kernel still accepts the connection, or an
 // overloaded machine) answers when it runs again, and keeps its actors.
 // Only then does the host kill the non-detached actors that node created
-// there (their names are free again) and adopt the records of the
-// detached ones: it becomes their registrant, announces them with itself
-// as the record's owner and the original creation time, and releases
-// them when the actor dies for good. Until then the names keep
-// resolving: a directory keeps a detached actor's record whose host is
-// live when its registrant is reported gone (grt.NameDirectory.DropGone),
-// and the host relays the records it holds to the names' owners as soon
-// as it sees the report.
+// there and release their names (free again at once, past the
+// directory's settling time), and adopt the records of the detached ones:
+// it becomes their registrant, announces them with itself as the record's
+// owner and the original creation time, and releases them when the actor
+// dies for good. Until then the names keep resolving and stay taken: a
+// directory keeps the record of an actor whose host is live when its
+// registrant is reported gone (grt.NameDirectory.DropGone), detached or
+// not, and the host relays the records it holds to the names' owners as
+// soon as it sees the report (and again while the node answers pings but
+// the membership still has it gone), so that a name whose owner was the
+// creator's node reaches its successor. Without that, a creation of the
+// same name past the settling time would be granted while the actor
+// lives, and taken back when the creator returned and announced the
+// older record.
 //
 // What a returning creator finds: back before that verdict, everything
 // as it was; directories that dropped its records ask it to announce

@@ -26,7 +26,7 @@ const (
 	kindNameRelease  = "rt.namerelease/v1"  // JSON NameRecord (name and actor): it died for good
 	kindNameLost     = "rt.namelost/v1"     // JSON nameLost: the receiver's actor lost its name
 	kindNameDied     = "rt.namedied/v1"     // JSON nameDied: the receiver's actor died on another node
-	kindNameHosted   = "rt.namehosted/v1"   // JSON NameRecord of a detached actor the receiver hosts
+	kindNameHosted   = "rt.namehosted/v1"   // JSON NameRecord of a named actor the receiver hosts
 	kindNameRefresh  = "rt.namerefresh/v1"  // empty: announce your names again (names_detached.go)
 )
 
@@ -119,9 +119,10 @@ func (e *Engine) startNames() {
 
 // namesMembershipChanged starts the handover after a membership change:
 // records of a departed owner node are dropped (their actors died with
-// it; a detached actor's record stays while its host lives, see
-// grt.NameDirectory.DropGone), and every named actor this node created is announced to its name's
-// owner as the new view computes it. The actors a departed node created
+// it; the record of an actor that lives on a live host stays until that
+// host's verdict on the creator, see grt.NameDirectory.DropGone), and
+// every named actor this node created is announced to its name's owner
+// as the new view computes it. The actors a departed node created
 // here die with it unless they are detached; the detached ones keep their
 // names, which this node takes over (creatorGone).
 func (e *Engine) namesMembershipChanged(ev cluster.Event) {

@@ -15,26 +15,31 @@ import (
 // Detached named actors outlive their creator's node, name included (as
 // in Ray, where a detached actor lives until it is killed). The creator
 // is the name's registrant while it lives; it sends the record of each
-// detached actor it placed on a peer to that peer, the actor's host, with
-// every announcement (rt.namehosted/v1). A non-detached actor dies with
-// its creator's node instead (grt.Node.CreatorNodeGone), and its name is
-// free again.
+// named actor it placed on a peer, detached or not, to that peer, the
+// actor's host, with every announcement (rt.namehosted/v1). A
+// non-detached actor dies with its creator's node instead
+// (grt.Node.CreatorNodeGone), and its name is free again, but only once
+// it is dead: until then the name is taken.
 //
 // What counts as gone: the membership's word is not enough, because the
 // failure detector declares a node dead that merely stalled (a stopped
 // process, a loaded machine) and the actors cannot be brought back. When
-// the membership reports a creator's node dead or gone, the host relays
-// the detached records it holds for it to their names' owners at once (so
-// that the names resolve without a gap), waits creatorGrace, and then asks
+// the membership reports a creator's node dead or gone, the directories
+// keep the records of its actors that live on live hosts
+// (grt.NameDirectory.DropGone), and the host relays the records it holds
+// for it to their names' owners at once (so that the names resolve, and
+// stay taken, without a gap where the owner moved), waits creatorGrace,
+// and then asks
 // the node directly for a reply (cluster.RPC.ProbeAddr, within
 // creatorProbeTimeout). Only when that fails too, while the membership
 // still has the node gone, does the host kill the non-detached actors the
-// node created and adopt the names of the detached ones
-// (grt.Node.AdoptName): it becomes the registrant, announces each name
-// with itself as the record's owner, keeping the creation time, and
+// node created, which releases their names (the host releases the name of
+// an actor that dies there for good), and adopt the names of the detached
+// ones (grt.Node.AdoptName): it becomes the registrant, announces each
+// name with itself as the record's owner, keeping the creation time, and
 // releases it when the actor dies for good. A node that answers is
-// checked again every creatorRecheck until the membership has it alive or
-// it stops answering.
+// checked again every creatorRecheck, its records relayed again, until
+// the membership has it alive or it stops answering.
 //
 // What a returning creator finds: one back before that verdict keeps its
 // actors and names, and the directories that dropped the records it
@@ -52,8 +57,8 @@ import (
 // hostState is the engine's part as the host of detached named actors.
 type hostState struct {
 	mu sync.Mutex
-	// hosted: the records of the detached actors peers created and placed
-	// here, as their creators last sent them, and when.
+	// hosted: the records of the named actors peers created and placed
+	// here, detached or not, as their creators last sent them, and when.
 	hosted map[grt.ActorID]hostedName
 	// adopted: the creator of each detached actor whose name this node
 	// took over.
@@ -89,13 +94,16 @@ func (h *hostState) droppedFrom(node string) {
 	h.mu.Unlock()
 }
 
-// tellHost sends rec, the record of a detached actor this node created
-// and placed on a peer, to that peer, which takes the name over if this
-// node dies (adoptHosted). It goes with every announcement, so the host's
-// copy is as fresh as the directory's.
+// tellHost sends rec, the record of a named actor this node created and
+// placed on a peer, to that peer: if this node is reported gone, the host
+// relays it to the name's owner until its verdict (relayHosted), so that
+// the name of the live actor stays taken, and then takes a detached
+// actor's name over (adoptHosted) or releases a non-detached one's as
+// the actor dies. It goes with every announcement, so the host's copy is
+// as fresh as the directory's.
 func (e *Engine) tellHost(rec grt.NameRecord) {
 	host := rec.Node
-	if !rec.Detached || host == "" || host == e.mem.LocalID() || rec.Owner != e.mem.LocalID() {
+	if host == "" || host == e.mem.LocalID() || rec.Owner != e.mem.LocalID() {
 		return
 	}
 	body, _ := json.Marshal(rec)
@@ -112,8 +120,8 @@ func (e *Engine) onNameHosted(_ context.Context, f cluster.Frame) {
 		e.log.Warn("bad hosted actor name", "from", f.From, "err", err)
 		return
 	}
-	if rec.Node != e.mem.LocalID() || !rec.Detached {
-		return // it moved on, or is not ours to keep
+	if rec.Node != e.mem.LocalID() {
+		return // it moved on
 	}
 	e.nd.host.mu.Lock()
 	e.nd.host.hosted[rec.Actor] = hostedName{rec: rec, seen: time.Now()}
@@ -190,6 +198,10 @@ func (e *Engine) creatorGone(m cluster.Member) {
 			}
 			if err == nil {
 				e.log.Info("a node reported gone answers directly; the actors it created here live on", "node", node)
+				// Its names stay taken while the membership has it gone:
+				// keep their records fresh at their owners, which may have
+				// changed or expire a record nobody announces.
+				e.relayHosted(node)
 			}
 		}
 		e.creatorDead(node)
@@ -221,8 +233,9 @@ func (e *Engine) probeCreator(node, addr string) error {
 
 // creatorDead is the verdict on node, gone and not answering: the
 // non-detached actors it created here die (remembered in fated, for the
-// case that it comes back), and this node adopts the names of its
-// detached ones.
+// case that it comes back) and their names are released at their owners
+// as they die (grt.Node.nameDiedLocked, through ReleaseName), and this
+// node adopts the names of its detached ones.
 func (e *Engine) creatorDead(node string) {
 	killed := e.node.CreatorNodeGone(node) // runtime/actor_fate.go
 	h := &e.nd.host
@@ -278,8 +291,8 @@ func (e *Engine) fatedAnnounced(rec grt.NameRecord) {
 	}
 }
 
-// relayHosted announces the records of the detached actors that node,
-// just reported gone, created and placed here, as node last sent them, to
+// relayHosted announces the records of the named actors that node,
+// reported gone, created and placed here, as node last sent them, to
 // their names' owners in this node's new view: the names keep resolving
 // while this node decides whether node is really gone, even where the
 // owner moved away from node. A record whose actor no longer lives here

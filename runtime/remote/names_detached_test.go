@@ -9,10 +9,10 @@ import (
 )
 
 // namesSettleWindow is longer than the directory's settling time after a
-// membership change (nameSettle, 3 s), during which a lookup that misses
-// the record asks every peer instead: a name must resolve after it too,
+// membership change (nameSettle), during which a lookup that misses the
+// record asks every peer instead: a name must resolve after it too,
 // through the record alone.
-const namesSettleWindow = 5 * time.Second
+const namesSettleWindow = nameSettle + 2*time.Second
 
 // A detached named actor outlives its creator node, name included, as in
 // Ray; a non-detached one dies with it (fate sharing) and frees its name.

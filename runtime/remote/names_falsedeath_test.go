@@ -10,13 +10,16 @@ import (
 	"time"
 
 	"github.com/goray/goray/internal/testutil"
+	"github.com/goray/goray/runtime/remote"
 )
 
-// Timings of the creator check in names_detached.go (creatorGrace,
-// creatorProbeTimeout) the tests below stay inside or go past.
+// Timings of the creator check in names_detached.go the tests below stay
+// inside or go past, and of the directory's settling after a membership
+// change (names.go), taken from the production constants.
 const (
-	creatorGrace        = time.Second
-	creatorProbeTimeout = 3 * time.Second
+	creatorGrace        = remote.CreatorGraceForTest
+	creatorProbeTimeout = remote.CreatorProbeTimeoutForTest
+	nameSettle          = remote.NameSettleForTest
 )
 
 // stallNode returns a function that stops node i's gorayd (SIGSTOP: the
