@@ -248,3 +248,26 @@ func TestNodeHistoryBoundAndFailures(t *testing.T) {
 		t.Errorf("failures %+v, want the one failed task", snap.Failures)
 	}
 }
+
+// BenchmarkTaskHistorySnapshot is what a state-API refresh costs once the
+// ring is full: the copy made under the node's lock, then the rendering
+// into strings made outside it.
+func BenchmarkTaskHistorySnapshot(b *testing.B) {
+	var h taskHistory
+	for i := range DefaultTaskHistory + 5 {
+		h.add(taskRecord{id: TaskID{byte(i), byte(i >> 8)}, fn: "goray.bench.noop", job: "goraysubmit_1", start: 1, end: 2})
+	}
+	b.Run("copy-under-lock", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.copy()
+		}
+	})
+	recs := h.copy()
+	b.Run("render", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = renderHistory(recs, nil)
+		}
+	})
+}
