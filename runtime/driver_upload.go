@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/goray/goray/runtime/pkgstore"
 )
@@ -335,4 +336,21 @@ func (c *Client) uploadWorkDir(ctx context.Context, p *packedDir, acks bool) err
 		return fmt.Errorf("runtime: upload working dir %s (%.12s): %w", p.dir, p.sum, err)
 	}
 	return nil
+}
+
+// staleUpload is how long an upload's temporary file may go unwritten
+// before a starting node takes it for a crash's leftover.
+const staleUpload = time.Hour
+
+// sweepStaleUploads removes what uploads interrupted by a crash left in
+// the binary cache and the package store.
+func (n *Node) sweepStaleUploads() {
+	for _, dir := range []string{n.binDir, n.PackageCacheDir()} {
+		k, err := pkgstore.SweepUploads(dir, staleUpload)
+		if err != nil {
+			n.log.Warn("cannot sweep interrupted uploads", "err", err)
+		} else if k > 0 {
+			n.log.Info("removed the files of interrupted uploads", "dir", dir, "files", k)
+		}
+	}
 }

@@ -311,6 +311,7 @@ func (n *Node) Start(ctx context.Context) error {
 			return fmt.Errorf("runtime: worker_log_dir: %w", err)
 		}
 	}
+	n.sweepStaleUploads() // driver_upload.go
 	path := n.cfg.SocketPath
 	if path == "" {
 		dir, err := os.MkdirTemp("", "goray-node-")

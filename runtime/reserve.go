@@ -24,6 +24,11 @@ import (
 // asks for more than the node has in total.
 var ErrHoldInfeasible = errors.New("runtime: more resources than this node has in total")
 
+// ErrDraining reports a hold asked of a node that is draining (SIGTERM):
+// it is about to leave, so a driver started there now would be killed
+// with it.
+var ErrDraining = errors.New("runtime: the node is draining and will leave")
+
 // TotalResources returns the node's resource totals (CPU, GPU, custom
 // names; "memory" where the node was given one).
 func (n *Node) TotalResources() map[string]float64 {
@@ -37,7 +42,8 @@ func (n *Node) TotalResources() map[string]float64 {
 // When res does not fit now it returns a nil release, what is free now and
 // no error, so that the caller can wait and say why; it fails with
 // ErrHoldInfeasible when res exceeds the node's totals and with ErrStopped
-// once the node stopped. A zero res holds nothing and always succeeds.
+// once the node stopped and with ErrDraining while it drains. A zero res
+// holds nothing and always succeeds.
 func (n *Node) TryHold(res map[string]float64) (release func(), free map[string]float64, err error) {
 	need := task.Resources{}
 	for k, v := range res {
@@ -52,6 +58,9 @@ func (n *Node) TryHold(res map[string]float64) (release func(), free map[string]
 	defer n.mu.Unlock()
 	if n.stopped {
 		return nil, nil, ErrStopped
+	}
+	if n.draining && len(need) > 0 {
+		return nil, nil, ErrDraining
 	}
 	if !fits(need, n.total) {
 		return nil, nil, fmt.Errorf("%w: %v requested, the node has %v", ErrHoldInfeasible, need, n.total)

@@ -82,3 +82,21 @@ func TestNodeConfigTotalResources(t *testing.T) {
 		t.Fatalf("default totals %v", d)
 	}
 }
+
+// A draining node grants no new hold: the driver would start on a node
+// about to leave. A hold taken before the drain is still given back.
+func TestTryHoldRefusedWhileDraining(t *testing.T) {
+	n, _ := startNode(t, NodeConfig{NumCPUs: 2})
+	before, _, err := n.TryHold(map[string]float64{"CPU": 1})
+	if err != nil || before == nil {
+		t.Fatalf("hold before the drain: %v", err)
+	}
+	n.StartDrain()
+	if _, _, err := n.TryHold(map[string]float64{"CPU": 1}); !errors.Is(err, ErrDraining) {
+		t.Fatalf("hold while draining: %v, want ErrDraining", err)
+	}
+	if zero, _, err := n.TryHold(nil); err != nil || zero == nil {
+		t.Fatalf("a zero hold while draining: %v", err)
+	}
+	before()
+}

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
 )
 
 // ErrTooLarge is wrapped when incoming content passes its size limit.
@@ -149,4 +153,34 @@ func (in *Incoming) fail(err error) {
 		_ = in.f.Close()
 	}
 	_ = os.Remove(in.f.Name())
+}
+
+// SweepUploads removes the temporary files of uploads into dir that have
+// not been written to for olderThan: a daemon killed mid-upload leaves
+// one, and nothing else ever deletes it. A younger file may be an upload
+// in progress, perhaps another daemon's that shares the directory, so it
+// stays. A missing dir has nothing to sweep. It returns how many it
+// removed.
+func SweepUploads(dir string, olderThan time.Duration) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sweep uploads in %s: %w", dir, err)
+	}
+	n := 0
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), ".upload-") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < olderThan {
+			continue
+		}
+		if os.Remove(filepath.Join(dir, e.Name())) == nil {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sumOf(b []byte) string {
@@ -120,5 +121,40 @@ func TestStoreUploadRefusesMismatch(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(s.Dir); len(ents) != 0 || s.Has(otherSum) {
 		t.Fatalf("a refused package left %v", ents)
+	}
+}
+
+// A crash's leftover upload file goes; a fresh one (an upload in progress)
+// and real content stay.
+func TestSweepUploadsRemovesOnlyStaleOnes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, age time.Duration) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().Add(-age)
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := write(".upload-0123456789ab-1", 2*time.Hour)
+	fresh := write(".upload-0123456789ab-2", time.Minute)
+	real := write(sumOf([]byte("x")), 2*time.Hour)
+	n, err := SweepUploads(dir, time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("swept %d, %v; want 1", n, err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatal("the stale upload is still there")
+	}
+	for _, p := range []string{fresh, real} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s went: %v", p, err)
+		}
+	}
+	if n, err := SweepUploads(filepath.Join(dir, "missing"), time.Hour); n != 0 || err != nil {
+		t.Fatalf("a missing dir: %d, %v", n, err)
 	}
 }
