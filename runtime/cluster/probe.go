@@ -2,9 +2,7 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -26,22 +24,9 @@ func (r *RPC) ProbeAddr(ctx context.Context, nodeID, addr string) error {
 	if addr == "" {
 		return fmt.Errorf("%w: probe %s: no address", ErrPeerUnavailable, short(nodeID))
 	}
-	clientTLS := r.clientTLS
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			var d net.Dialer
-			c, err := d.DialContext(ctx, "tcp", addr)
-			if err != nil || clientTLS == nil {
-				return c, err
-			}
-			tc := tls.Client(c, tlsFor(clientTLS, addr))
-			if err := tc.HandshakeContext(ctx); err != nil {
-				_ = c.Close()
-				return nil, err
-			}
-			return tc, nil
-		}))
+		grpc.WithContextDialer(r.dialPeer))
 	if err != nil {
 		return fmt.Errorf("%w: probe %s at %s: %w", ErrPeerUnavailable, short(nodeID), addr, err)
 	}

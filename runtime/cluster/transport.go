@@ -385,22 +385,9 @@ func (r *RPC) client(nodeID string) (*peer, error) {
 	} else if ok {
 		p.close() // the node moved; never happens within one run, but be safe
 	}
-	clientTLS := r.clientTLS
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-			var d net.Dialer
-			c, err := d.DialContext(ctx, "tcp", addr)
-			if err != nil || clientTLS == nil {
-				return c, err
-			}
-			tc := tls.Client(c, tlsFor(clientTLS, addr))
-			if err := tc.HandshakeContext(ctx); err != nil {
-				_ = c.Close()
-				return nil, err
-			}
-			return tc, nil
-		}),
+		grpc.WithContextDialer(r.dialPeer),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
 		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(streamWindow),
 		grpc.WithReadBufferSize(ioBuffer), grpc.WithWriteBufferSize(ioBuffer))
@@ -527,4 +514,21 @@ func (s *service) Stream(st grpc.BidiStreamingServer[pb.Frame, pb.Frame]) error 
 		}
 		s.r.dispatch(st.Context(), fromPB(from, m))
 	}
+}
+
+// dialPeer opens a connection to another daemon's RPC address, over TLS
+// when the cluster uses it (the handshake here, so that gRPC sees a ready
+// connection either way).
+func (r *RPC) dialPeer(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil || r.clientTLS == nil {
+		return c, err
+	}
+	tc := tls.Client(c, tlsFor(r.clientTLS, addr))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return tc, nil
 }
