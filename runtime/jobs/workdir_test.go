@@ -19,6 +19,9 @@ func TestWorkingDirEnvNamesMatchTheEngine(t *testing.T) {
 	if EnvWorkingDir != grt.EnvWorkingDir || EnvWorkingDirPackage != grt.EnvWorkingDirPackage {
 		t.Fatalf("jobs %q/%q, runtime %q/%q", EnvWorkingDir, EnvWorkingDirPackage, grt.EnvWorkingDir, grt.EnvWorkingDirPackage)
 	}
+	if EnvJobID != grt.EnvJobID {
+		t.Fatalf("jobs %q, runtime %q: the engine would not learn its drivers' job", EnvJobID, grt.EnvJobID)
+	}
 }
 
 // TestDriverLearnsItsWorkingDir: a local job's driver gets its working dir

@@ -62,7 +62,7 @@ func stallNode(t *testing.T, c *testutil.Cluster, i int) (stop, resume func()) {
 func falseDeathCluster(t *testing.T, prefix string) (c *testutil.Cluster, ids []string, d0, d2 *namesDriver, name string) {
 	t.Helper()
 	c = testutil.NewCluster(t, 3)
-	bin := testutil.BuildBinary(t, "github.com/goray/goray/runtime/remote/testdata/detached")
+	bin := testutil.BuildBinary(t, "github.com/goray/goray/runtime/remote/testdata/names")
 	ids = []string{c.NodeID(0), c.NodeID(1), c.NodeID(2)}
 	for i := range ids {
 		testutil.WaitFor(t, 15*time.Second, func() bool { return c.CountState(i, "alive") == 3 }, fmt.Sprintf("every node alive on node %d", i))

@@ -110,7 +110,7 @@ func fetchPeerJobs(ctx context.Context, addr, auth string) ([]jobs.Info, error) 
 		return nil, err
 	}
 	req.Header.Set("Authorization", auth)
-	req.Header.Set(jobForwardedHeader, "1")
+	req.Header.Set(jobs.ForwardedHeader, "1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err

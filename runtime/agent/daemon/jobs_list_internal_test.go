@@ -23,7 +23,7 @@ func TestFetchPeerJobs(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Header.Get("Authorization") {
 		case "Bearer ok":
-			if r.Header.Get(jobForwardedHeader) == "" {
+			if r.Header.Get(jobs.ForwardedHeader) == "" {
 				http.Error(w, "not forwarded", http.StatusBadRequest)
 				return
 			}

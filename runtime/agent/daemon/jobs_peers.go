@@ -15,10 +15,6 @@ import (
 	"github.com/goray/goray/runtime/jobs"
 )
 
-// jobForwardedHeader marks a job request one daemon passed to another, so
-// that the receiver answers from its own jobs and never passes it on.
-const jobForwardedHeader = "X-Goray-Job-Forwarded"
-
 // jobPeerTimeout bounds the search for the daemon that runs a job.
 const jobPeerTimeout = 3 * time.Second
 
@@ -31,12 +27,12 @@ const jobPeerTimeout = 3 * time.Second
 // found" itself.
 func (d *Daemon) peerJobs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/api/jobs/" && r.Header.Get(jobForwardedHeader) == "" && d.jobs != nil {
+		if r.Method == http.MethodGet && r.URL.Path == "/api/jobs/" && r.Header.Get(jobs.ForwardedHeader) == "" && d.jobs != nil {
 			d.listClusterJobs(w, r)
 			return
 		}
 		id := jobIDOf(r.URL.Path)
-		if id == "" || r.Header.Get(jobForwardedHeader) != "" || d.jobs == nil {
+		if id == "" || r.Header.Get(jobs.ForwardedHeader) != "" || d.jobs == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -54,7 +50,7 @@ func (d *Daemon) peerJobs(next http.Handler) http.Handler {
 			Rewrite: func(pr *httputil.ProxyRequest) {
 				pr.SetURL(target)
 				pr.Out.Header.Set("Authorization", r.Header.Get("Authorization"))
-				pr.Out.Header.Set(jobForwardedHeader, "1")
+				pr.Out.Header.Set(jobs.ForwardedHeader, "1")
 			},
 			FlushInterval: -1, // followed logs stream as they come
 		}
@@ -103,7 +99,7 @@ func (d *Daemon) findJobPeer(ctx context.Context, id, auth string) string {
 				return
 			}
 			req.Header.Set("Authorization", auth)
-			req.Header.Set(jobForwardedHeader, "1")
+			req.Header.Set(jobs.ForwardedHeader, "1")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				return

@@ -3,14 +3,20 @@
 // per command line on stdin, so that a test can drive several drivers on
 // different nodes in lockstep:
 //
-//	create NAME [NODE [soft]] → "ok NODE" (the actor runs there), "exists", or
-//	                      "error ..."; soft: soft affinity and one restart
+//	create NAME [NODE [MODE]] → "ok NODE" (the actor runs there), "exists",
+//	                      or "error ..."; with NODE the actor is pinned there
+//	                      (hard affinity). MODE: detached (the default: it
+//	                      outlives this driver), attached (it shares its
+//	                      creator's fate), or soft (detached, soft affinity
+//	                      and one restart)
 //	get NAME            → "found NODE", "notfound", or "error ..."
+//	incr NAME           → "count N" (the counter after adding one, through
+//	                      a handle GetActor found), "notfound", or "error ..."
 //	kill NAME           → "killed", "notfound", or "error ..."
 //	call NAME           → "ok NODE" or "error ..." through the handle this
 //	                      driver's own create NAME returned
 //
-// Actors are detached (they outlive this driver) and hold no CPU.
+// Actors are counters and hold no CPU.
 package main
 
 import (
@@ -25,12 +31,17 @@ import (
 	"github.com/goray/goray"
 )
 
-type keeper struct{}
+// counter keeps state across calls, so that a test can tell the actor
+// that survived from a new one under the same name.
+type counter struct{ n int }
+
+// Incr adds one and returns the count.
+func (c *counter) Incr() int { c.n++; return c.n }
 
 // Where reports the node the actor runs on.
-func (*keeper) Where(ctx context.Context) string { return goray.NodeID(ctx) }
+func (*counter) Where(ctx context.Context) string { return goray.NodeID(ctx) }
 
-var keeperClass = goray.RegisterActor[keeper]("names.keeper", func() *keeper { return &keeper{} })
+var counterClass = goray.RegisterActor[counter]("names.counter", func() *counter { return &counter{} })
 
 func main() {
 	goray.MaybeRunWorker()
@@ -64,7 +75,28 @@ func run() error {
 }
 
 // created holds the handles this driver's creations returned, by name.
-var created = map[string]*goray.ActorHandle[keeper]{}
+var created = map[string]*goray.ActorHandle[counter]{}
+
+// where asks h for its node and words the answer with prefix.
+func where(ctx context.Context, h *goray.ActorHandle[counter], prefix string) string {
+	node, err := goray.Call[string](ctx, h, "Where").Get(ctx)
+	if err != nil {
+		return "error call: " + err.Error()
+	}
+	return prefix + " " + node
+}
+
+// lookup finds name's actor, or says why not.
+func lookup(ctx context.Context, name string) (*goray.ActorHandle[counter], string) {
+	h, err := goray.GetActor[counter](ctx, name)
+	if errors.Is(err, goray.ErrActorNotFound) {
+		return nil, "notfound"
+	}
+	if err != nil {
+		return nil, "error " + err.Error()
+	}
+	return h, ""
+}
 
 func do(ctx context.Context, verb, name string, rest []string) string {
 	switch verb {
@@ -73,53 +105,29 @@ func do(ctx context.Context, verb, name string, rest []string) string {
 		if h == nil {
 			return "error no handle for " + name
 		}
-		node, err := goray.Call[string](ctx, h, "Where").Get(ctx)
-		if err != nil {
-			return "error " + err.Error()
-		}
-		return "ok " + node
+		return where(ctx, h, "ok")
 	case "create":
-		opts := []goray.Option{goray.Name(name), goray.Detached(), goray.NumCPUs(0)}
-		if len(rest) > 0 {
-			soft := len(rest) > 1 && rest[1] == "soft"
-			opts = append(opts, goray.Strategy(goray.NodeAffinity(rest[0], soft)))
-			if soft {
-				opts = append(opts, goray.MaxRestarts(1))
-			}
-		}
-		h, err := keeperClass.Options(opts...).Remote(ctx)
-		if errors.Is(err, goray.ErrActorExists) {
-			return "exists"
-		}
-		if err != nil {
-			return "error " + err.Error()
-		}
-		created[name] = h
-		node, err := goray.Call[string](ctx, h, "Where").Get(ctx)
-		if err != nil {
-			return "error call: " + err.Error()
-		}
-		return "ok " + node
+		return create(ctx, name, rest)
 	case "get":
-		h, err := goray.GetActor[keeper](ctx, name)
-		if errors.Is(err, goray.ErrActorNotFound) {
-			return "notfound"
+		h, why := lookup(ctx, name)
+		if h == nil {
+			return why
 		}
-		if err != nil {
-			return "error " + err.Error()
+		return where(ctx, h, "found")
+	case "incr":
+		h, why := lookup(ctx, name)
+		if h == nil {
+			return why
 		}
-		node, err := goray.Call[string](ctx, h, "Where").Get(ctx)
+		n, err := goray.Call[int](ctx, h, "Incr").Get(ctx)
 		if err != nil {
 			return "error call: " + err.Error()
 		}
-		return "found " + node
+		return fmt.Sprintf("count %d", n)
 	case "kill":
-		h, err := goray.GetActor[keeper](ctx, name)
-		if errors.Is(err, goray.ErrActorNotFound) {
-			return "notfound"
-		}
-		if err != nil {
-			return "error " + err.Error()
+		h, why := lookup(ctx, name)
+		if h == nil {
+			return why
 		}
 		if err := goray.Kill(ctx, h, true); err != nil {
 			return "error " + err.Error()
@@ -127,4 +135,34 @@ func do(ctx context.Context, verb, name string, rest []string) string {
 		return "killed"
 	}
 	return "error unknown verb " + verb
+}
+
+func create(ctx context.Context, name string, rest []string) string {
+	opts := []goray.Option{goray.Name(name), goray.NumCPUs(0)}
+	mode := "detached"
+	if len(rest) > 1 {
+		mode = rest[1]
+	}
+	switch mode {
+	case "detached", "soft":
+		opts = append(opts, goray.Detached())
+	case "attached":
+	default:
+		return "error usage: create NAME [NODE [detached|attached|soft]]"
+	}
+	if len(rest) > 0 {
+		opts = append(opts, goray.Strategy(goray.NodeAffinity(rest[0], mode == "soft")))
+		if mode == "soft" {
+			opts = append(opts, goray.MaxRestarts(1))
+		}
+	}
+	h, err := counterClass.Options(opts...).Remote(ctx)
+	if errors.Is(err, goray.ErrActorExists) {
+		return "exists"
+	}
+	if err != nil {
+		return "error " + err.Error()
+	}
+	created[name] = h
+	return where(ctx, h, "ok")
 }
